@@ -1,0 +1,1 @@
+"""Pure scheduling logic: the loop search and plan validation (no gRPC, no SQL)."""

@@ -1,0 +1,2 @@
+"""The accommodations service: confidential accommodation tickets and the scheduling
+constraints that approved tickets become."""

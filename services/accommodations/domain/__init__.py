@@ -1,0 +1,1 @@
+"""Pure accommodation logic: no gRPC, no SQL. Every rule here is testable on its own."""

@@ -1,0 +1,1 @@
+"""Interview scheduling, accommodation and notification services."""

@@ -1,0 +1,1 @@
+"""The `interviews` command line: talks to the services over gRPC only."""

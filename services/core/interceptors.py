@@ -1,0 +1,119 @@
+"""The server interceptor every service runs: request id, authentication,
+structured logging and the one mapping from exceptions to status codes."""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+import uuid
+from collections.abc import Callable, Collection
+from contextvars import ContextVar
+from typing import Any
+
+import grpc
+
+from services.core import auth
+from services.core.errors import DomainError
+from services.core.logs import method_var, principal_var, request_id_var
+
+log = logging.getLogger(__name__)
+
+# Standard infrastructure services answer without a token (probes, tooling).
+PUBLIC_SERVICE_PREFIXES = (
+    "/grpc.health.v1.Health/",
+    "/grpc.reflection.v1alpha.ServerReflection/",
+    "/grpc.reflection.v1.ServerReflection/",
+)
+_REQUEST_ID_RE = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
+
+_current_context: ContextVar[grpc.ServicerContext | None] = ContextVar("grpc_context", default=None)
+
+
+def current_context() -> grpc.ServicerContext | None:
+    """The servicer context of the call being handled on this thread, if any."""
+    return _current_context.get()
+
+
+class ServerInterceptor(grpc.ServerInterceptor):
+    def __init__(
+        self,
+        token_secret: str,
+        *,
+        public_prefixes: Collection[str] = PUBLIC_SERVICE_PREFIXES,
+        before_call: Callable[[auth.Principal, str], None] | None = None,
+    ) -> None:
+        self._secret = token_secret
+        self._public = tuple(public_prefixes)
+        # Hook for per-caller limits (rate limiting); raises a DomainError to refuse.
+        self._before_call = before_call
+
+    def intercept_service(self, continuation: Callable[..., Any], details: Any) -> Any:
+        handler = continuation(details)
+        if handler is None or details.method.startswith(self._public):
+            return handler
+        metadata = {key: value for key, value in (details.invocation_metadata or ())}
+        if handler.unary_unary is not None:
+            return handler._replace(
+                unary_unary=self._wrap(handler.unary_unary, details.method, metadata)
+            )
+        if handler.unary_stream is not None:
+            return handler._replace(
+                unary_stream=self._wrap(handler.unary_stream, details.method, metadata)
+            )
+        return handler  # no client-streaming methods in our contracts
+
+    def _wrap(self, behavior: Callable[..., Any], method: str, metadata: dict[str, Any]) -> Callable[..., Any]:
+        def wrapped(request: Any, context: grpc.ServicerContext) -> Any:
+            given = metadata.get("x-request-id")
+            request_id = given if isinstance(given, str) and _REQUEST_ID_RE.match(given) else uuid.uuid4().hex
+            tokens = [
+                (request_id_var, request_id_var.set(request_id)),
+                (method_var, method_var.set(method)),
+                (_current_context, _current_context.set(context)),
+            ]
+            principal_token = None
+            started = time.perf_counter()
+            outcome = "OK"
+            try:
+                context.set_trailing_metadata((("x-request-id", request_id),))
+                try:
+                    principal = auth.verify_token(
+                        self._secret, auth.token_from_metadata(metadata.get("authorization"))
+                    )
+                    tokens.append((principal_var, principal_var.set(f"{principal.role.value}:{principal.subject}")))
+                    principal_token = auth.set_current_principal(principal)
+                    if self._before_call is not None:
+                        self._before_call(principal, method)
+                    return behavior(request, context)
+                except DomainError as error:
+                    outcome = error.code.name
+                    context.abort_with_status(error.to_status())
+                except Exception:
+                    # An abort() inside the handler already set the status: keep it.
+                    if _has_status(context):
+                        outcome = "ABORTED_BY_HANDLER"
+                        raise
+                    outcome = "INTERNAL"
+                    log.exception("unhandled error")
+                    context.abort(grpc.StatusCode.INTERNAL, f"internal error (request id {request_id})")
+            finally:
+                level = logging.WARNING if outcome == "INTERNAL" else logging.INFO
+                log.log(level, "rpc", extra={"outcome": outcome, "ms": round((time.perf_counter() - started) * 1000, 2)})
+                if principal_token is not None:
+                    auth.reset_current_principal(principal_token)
+                for var, token in reversed(tokens):
+                    var.reset(token)
+
+        return wrapped
+
+
+def _has_status(context: grpc.ServicerContext) -> bool:
+    code = getattr(context, "code", None)
+    if code is None:
+        return False
+    try:
+        value = code()
+    except Exception:  # pragma: no cover - grpc internals differ by version
+        return False
+    return value is not None and value != grpc.StatusCode.OK

@@ -1,0 +1,203 @@
+"""Transactional outbox: messages to other services are written in the same
+transaction as the change that causes them, then delivered by a relay with
+retries and backoff. Nothing is lost if a process dies at any point; a
+message may be delivered more than once, so every message carries an
+idempotency key that the receiver dedupes on.
+
+Claiming is safe with several replicas: `FOR UPDATE SKIP LOCKED` on
+PostgreSQL, and on SQLite the serialised write transaction plus a lease.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import BigInteger, Integer, LargeBinary, String, Text, or_, select
+from sqlalchemy.orm import Mapped, Session, mapped_column
+
+from services.core.backoff import backoff_delay
+from services.core.db import Database, UtcDateTime, utcnow
+
+log = logging.getLogger(__name__)
+
+
+class PermanentDeliveryError(Exception):
+    """The receiver refused the message for good (e.g. INVALID_ARGUMENT): retrying cannot help."""
+
+
+class OutboxMessageMixin:
+    """Columns of a service's `outbox_messages` table."""
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True)
+    topic: Mapped[str] = mapped_column(String(100))
+    idempotency_key: Mapped[str] = mapped_column(String(200), unique=True)
+    payload: Mapped[bytes] = mapped_column(LargeBinary)
+    create_time: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_time: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow, index=True)
+    lease_owner: Mapped[str | None] = mapped_column(String(100))
+    lease_expire_time: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    delivered_time: Mapped[datetime | None] = mapped_column(UtcDateTime, index=True)
+    failed_time: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    last_error: Mapped[str | None] = mapped_column(Text)
+
+
+def enqueue(session: Session, model: type, topic: str, idempotency_key: str, payload: bytes) -> bool:
+    """Adds a message unless one with the same key exists; True if added."""
+    existing = session.scalar(select(model.id).where(model.idempotency_key == idempotency_key))
+    if existing is not None:
+        return False
+    session.add(model(topic=topic, idempotency_key=idempotency_key, payload=payload, next_attempt_time=utcnow()))
+    return True
+
+
+@dataclass(frozen=True)
+class ClaimedMessage:
+    id: int
+    topic: str
+    idempotency_key: str
+    payload: bytes
+    attempts: int
+
+
+Handler = Callable[[ClaimedMessage], None]
+
+
+class OutboxRelay:
+    """Delivers due outbox messages with `handlers[topic]`; a background worker."""
+
+    def __init__(
+        self,
+        db: Database,
+        model: type,
+        handlers: Mapping[str, Handler],
+        *,
+        batch_size: int = 20,
+        lease: timedelta = timedelta(seconds=60),
+        poll_interval: float = 0.5,
+        max_attempts: int = 15,
+        backoff_base: timedelta = timedelta(seconds=1),
+        backoff_cap: timedelta = timedelta(minutes=5),
+        name: str = "outbox-relay",
+    ) -> None:
+        self.db = db
+        self.model = model
+        self.handlers = dict(handlers)
+        self.batch_size = batch_size
+        self.lease = lease
+        self.poll_interval = poll_interval
+        self.max_attempts = max_attempts
+        self.backoff_base = backoff_base
+        self.backoff_cap = backoff_cap
+        self.name = name
+        self.owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        self._stop = threading.Event()
+        self._wake = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    # -- one pass ---------------------------------------------------------
+    def run_once(self) -> int:
+        """Claims and delivers one batch; returns how many were claimed."""
+        claimed = self._claim()
+        for message in claimed:
+            self._deliver(message)
+        return len(claimed)
+
+    def _claim(self) -> list[ClaimedMessage]:
+        model = self.model
+
+        def work(session: Session) -> list[ClaimedMessage]:
+            now = utcnow()
+            query = (
+                select(model)
+                .where(
+                    model.delivered_time.is_(None),
+                    model.failed_time.is_(None),
+                    model.next_attempt_time <= now,
+                    or_(model.lease_expire_time.is_(None), model.lease_expire_time < now),
+                )
+                .order_by(model.id)
+                .limit(self.batch_size)
+            )
+            if self.db.is_postgres:
+                query = query.with_for_update(skip_locked=True)
+            rows = session.scalars(query).all()
+            for row in rows:
+                row.lease_owner = self.owner
+                row.lease_expire_time = now + self.lease
+            return [ClaimedMessage(r.id, r.topic, r.idempotency_key, r.payload, r.attempts) for r in rows]
+
+        return self.db.run(work)
+
+    def _deliver(self, message: ClaimedMessage) -> None:
+        handler = self.handlers.get(message.topic)
+        try:
+            if handler is None:
+                raise PermanentDeliveryError(f"no handler for topic {message.topic}")
+            handler(message)
+        except PermanentDeliveryError as error:
+            log.error("outbox message failed permanently", extra={"outbox_id": message.id, "topic": message.topic, "error": str(error)[:500]})
+            self._finish(message, error=str(error), permanent=True)
+        except Exception as error:
+            log.warning("outbox delivery failed; will retry", extra={"outbox_id": message.id, "topic": message.topic, "error": f"{type(error).__name__}: {str(error)[:300]}"})
+            self._finish(message, error=f"{type(error).__name__}: {error}", permanent=False)
+        else:
+            self._finish(message, error=None, permanent=False)
+
+    def _finish(self, message: ClaimedMessage, *, error: str | None, permanent: bool) -> None:
+        def work(session: Session) -> None:
+            row = session.get(self.model, message.id)
+            if row is None:
+                return
+            now = utcnow()
+            row.lease_owner = None
+            row.lease_expire_time = None
+            if error is None:
+                row.delivered_time = now
+                row.last_error = None
+                return
+            row.attempts = row.attempts + 1
+            row.last_error = error[:2000]
+            if permanent or row.attempts >= self.max_attempts:
+                row.failed_time = now
+            else:
+                row.next_attempt_time = now + backoff_delay(row.attempts, base=self.backoff_base, cap=self.backoff_cap)
+
+        self.db.run(work)
+
+    # -- background worker ----------------------------------------------
+    def start(self) -> None:
+        if self._thread is not None:
+            return
+        self._stop.clear()
+        self._thread = threading.Thread(target=self._loop, name=self.name, daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+            self._thread = None
+
+    def wake(self) -> None:
+        """Deliver now rather than at the next poll (after a commit that enqueued)."""
+        self._wake.set()
+
+    def _loop(self) -> None:
+        while not self._stop.is_set():
+            try:
+                busy = self.run_once() > 0
+            except Exception:
+                log.exception("outbox relay pass failed")
+                busy = False
+            if not busy:
+                self._wake.wait(self.poll_interval)
+                self._wake.clear()

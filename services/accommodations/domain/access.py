@@ -6,7 +6,8 @@ the whole policy; the access-matrix test walks all of it through the real server
 Roles (see the issue): a candidate sees their own tickets; a recruiter submits and sees the
 status of tickets they submitted; a coordinator sees and does everything; an interviewer
 sees nothing here; the scheduling service reads constraints only; an auditor reads
-metadata and the audit log.
+metadata and the audit log. Admins and other services are denied everything: the
+confidentiality rule names no one else.
 """
 
 from __future__ import annotations
@@ -20,8 +21,12 @@ class Role(enum.Enum):
     RECRUITER = "recruiter"
     COORDINATOR = "coordinator"
     INTERVIEWER = "interviewer"
-    SCHEDULER = "scheduler"
+    SCHEDULER = "scheduler"  # the scheduling service
     AUDITOR = "auditor"
+    # An operator: runs the system, reads nothing confidential, so nothing here.
+    ADMIN = "admin"
+    # Any other service of the product (e.g. notifications): nothing here either.
+    OTHER_SERVICE = "other_service"
 
 
 class Relation(enum.Enum):

@@ -1,0 +1,354 @@
+"""The search space of one request: everything precomputed once before the search proper.
+
+Built once per `find_plans` call: the usable window, the candidate's free time, each session's
+effective length and qualified pool, and (lazily, only for interviewers and rooms that some
+session can use) availability bitsets on the slot grid of `grid.py`. Every stage of the
+candidate's free time is kept so that `diagnose.py` can say which rule emptied a day.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_right
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+from services.core.errors import InvalidArgument
+from services.scheduling.domain import rules
+from services.scheduling.domain.grid import SlotGrid, at_least, run_starts, slots_for
+from services.scheduling.domain.model import (
+    DirectorySnapshot,
+    Interviewer,
+    LocationMode,
+    MlArea,
+    Office,
+    Room,
+    SearchRequest,
+    SessionTemplate,
+)
+from services.scheduling.domain.timeutil import (
+    Interval,
+    day_starts,
+    expand_daily,
+    expand_dated,
+    expand_weekly,
+    intersect,
+    local_dates_covering,
+    subtract,
+    to_minutes,
+    to_minutes_ceil,
+    whole_days,
+)
+
+WEEK_MINUTES = 7 * 1440
+
+
+@dataclass(frozen=True)
+class SessionSpec:
+    """One template session as the search sees it."""
+
+    index: int
+    template: SessionTemplate
+    minutes: int  # effective length (after the duration multiplier)
+    slots: int
+    needed: int  # interviewers needed (after one_interviewer_at_a_time)
+    areas: frozenset[MlArea] | None  # None: any area qualifies
+    pool: tuple[str, ...]  # qualified interviewer ids, sorted
+    rooms: tuple[str, ...]  # rooms whose features fit this session (onsite), sorted
+    adjustments: tuple[str, ...]
+
+
+class ZoneCalendar:
+    """Local dates of one zone around the window, to map instants to dates and ISO weeks."""
+
+    __slots__ = ("dates", "starts")
+
+    def __init__(self, zone_name: str, start: int, end: int) -> None:
+        # A week either side, so loads are counted over the whole ISO week of any window day.
+        self.dates = local_dates_covering(zone_name, start - WEEK_MINUTES, end + WEEK_MINUTES)
+        self.starts = day_starts(zone_name, self.dates)
+
+    def date_of(self, minute: int) -> date | None:
+        i = bisect_right(self.starts, minute) - 1
+        return self.dates[i] if 0 <= i < len(self.dates) else None
+
+
+def monday(day: date) -> date:
+    return day - timedelta(days=day.isoweekday() - 1)
+
+
+class SearchSpace:
+    def __init__(self, request: SearchRequest, directory: DirectorySnapshot) -> None:
+        _check_request(request, directory)
+        self.request = request
+        self.directory = directory
+        constraints = request.constraints
+        candidate = request.candidate
+        self.remote = rules.is_remote(request)
+        self.office: Office | None = None if self.remote else directory.offices[request.office_id]
+        self.office_id = None if self.office is None else self.office.id
+
+        lo = max(request.window.start, request.now + request.min_notice)
+        hi = min(request.window.end, request.now + request.horizon)
+        self.earliest = to_minutes_ceil(lo)
+        self.latest = to_minutes(hi)
+        self.grid = SlotGrid(self.earliest, max(self.earliest, self.latest))
+        self.gap = rules.gap_minutes(request.template, constraints)
+        self.fewest_days, self.most_days, self.per_day_cap = rules.day_limits(
+            request.template, constraints
+        )
+
+        # The candidate's free time, stage by stage (diagnose.py reports the stage that emptied
+        # a day). Each stage is an interval list in epoch minutes.
+        zone = candidate.time_zone
+        self.candidate_days: list[date] = (
+            local_dates_covering(zone, self.earliest, self.latest)
+            if self.latest > self.earliest
+            else []
+        )
+        self.candidate_day_starts = day_starts(zone, self.candidate_days)
+        window: list[Interval] = (
+            [(self.earliest, self.latest)] if self.latest > self.earliest else []
+        )
+        self.stage_window = window
+        self.stage_office = window
+        if self.office is not None:
+            office_days = (
+                local_dates_covering(self.office.time_zone, self.earliest, self.latest)
+                if window
+                else []
+            )
+            hours = expand_weekly(self.office.time_zone, self.office.office_hours, office_days)
+            open_days = whole_days(self.office.time_zone, office_days, self.office.holidays)
+            self.stage_office = intersect(window, intersect(hours, open_days))
+        self.stage_availability = self.stage_office
+        if candidate.availability:
+            self.stage_availability = intersect(
+                self.stage_office, expand_dated(zone, candidate.availability)
+            )
+        self.stage_allowed = self.stage_availability
+        if constraints.allowed_windows:
+            self.stage_allowed = intersect(
+                self.stage_availability,
+                expand_daily(zone, constraints.allowed_windows, self.candidate_days),
+            )
+        self.candidate_free = self.stage_allowed
+        self.candidate_mask = self.grid.mask_inside(self.candidate_free)
+        self.preferred: list[Interval] | None = None
+        if candidate.preferred_hours is not None:
+            self.preferred = expand_daily(
+                zone, (candidate.preferred_hours,), self.candidate_days
+            )
+
+        self.sessions = tuple(self._session_spec(i, s) for i, s in enumerate(request.template.sessions))
+
+        self._zone_calendars: dict[str, ZoneCalendar] = {}
+        self._hours_masks: dict[tuple, int] = {}
+        self._free: dict[tuple[str, bool], int] = {}
+        self._starts: dict[tuple[str, int], int] = {}
+        self._room_starts: dict[tuple[str, int], int] = {}
+        self._loads: dict[str, tuple[dict[date, int], dict[date, int]]] = {}
+        self._same_day: dict[int, int] = {}
+
+    # ------------------------------------------------------------ sessions
+
+    def _session_spec(self, index: int, session: SessionTemplate) -> SessionSpec:
+        constraints = self.request.constraints
+        minutes = rules.session_minutes(session, constraints)
+        needed = rules.interviewers_needed(session, constraints)
+        areas = rules.required_areas(session.area_rule, self.request.candidate)
+        pool = tuple(
+            sorted(
+                iv.id
+                for iv in self.directory.interviewers.values()
+                if rules.is_qualified(iv, areas)
+                and (self.office_id is None or rules.can_join_onsite(iv, self.office_id))
+            )
+        )
+        rooms: tuple[str, ...] = ()
+        if self.office_id is not None:
+            seats = rules.seats_needed(needed, constraints)
+            rooms = tuple(
+                sorted(
+                    r.id
+                    for r in self.directory.rooms.values()
+                    if r.office_id == self.office_id
+                    and rules.room_problem(r, seats, constraints) is None
+                )
+            )
+        return SessionSpec(
+            index=index,
+            template=session,
+            minutes=minutes,
+            slots=slots_for(minutes),
+            needed=needed,
+            areas=areas,
+            pool=pool,
+            rooms=rooms,
+            adjustments=rules.adjustments(session, constraints, minutes),
+        )
+
+    def offsets(self, first: int, last: int) -> list[int]:
+        """Slot offsets of sessions first..last-1 run back to back with the gap, from `first`."""
+        out = [0]
+        for spec in self.sessions[first : last - 1]:
+            out.append(out[-1] + slots_for(spec.minutes + self.gap))
+        return out
+
+    # ------------------------------------------------------------ calendars and loads
+
+    def zone_calendar(self, zone_name: str) -> ZoneCalendar:
+        cal = self._zone_calendars.get(zone_name)
+        if cal is None:
+            cal = ZoneCalendar(zone_name, self.grid.base, self.grid.minute(self.grid.size))
+            self._zone_calendars[zone_name] = cal
+        return cal
+
+    def loads(self, interviewer_id: str) -> tuple[dict[date, int], dict[date, int]]:
+        """(sessions per local date, sessions per ISO week keyed by its Monday)."""
+        cached = self._loads.get(interviewer_id)
+        if cached is not None:
+            return cached
+        iv = self.directory.interviewers[interviewer_id]
+        cal = self.zone_calendar(iv.time_zone)
+        per_day: dict[date, int] = {}
+        per_week: dict[date, int] = {}
+        for start in self.directory.interviewer_sessions.get(interviewer_id, ()):
+            day = cal.date_of(to_minutes(start))
+            if day is not None:
+                per_day[day] = per_day.get(day, 0) + 1
+                week = monday(day)
+                per_week[week] = per_week.get(week, 0) + 1
+        self._loads[interviewer_id] = (per_day, per_week)
+        return per_day, per_week
+
+    def week_load(self, interviewer_id: str, minute: int) -> int:
+        iv = self.directory.interviewers[interviewer_id]
+        day = self.zone_calendar(iv.time_zone).date_of(minute)
+        if day is None:
+            return 0
+        return self.loads(interviewer_id)[1].get(monday(day), 0)
+
+    # ------------------------------------------------------------ availability bitsets
+
+    def interviewer_free(self, interviewer_id: str, *, with_limits: bool = True) -> int:
+        """Slots in which the interviewer could take one more interview.
+
+        Working hours (their zone) minus busy time, minus every local day on which their daily
+        limit or weekly limit is already reached (`with_limits=False` skips that last step,
+        so diagnose.py can tell "at their limit" from "busy").
+        """
+        key = (interviewer_id, with_limits)
+        mask = self._free.get(key)
+        if mask is not None:
+            return mask
+        iv = self.directory.interviewers[interviewer_id]
+        mask = self._hours_mask(iv)
+        busy = [
+            (to_minutes(b.start), to_minutes_ceil(b.end))
+            for b in self.directory.interviewer_busy.get(interviewer_id, ())
+        ]
+        if busy:
+            mask &= ~self.grid.mask_touching(busy)
+        if with_limits and (iv.max_per_day > 0 or iv.max_per_week > 0):
+            mask &= ~self.grid.mask_touching(self._full_days(iv))
+        self._free[key] = mask
+        return mask
+
+    def _hours_mask(self, iv: Interviewer) -> int:
+        key = (iv.time_zone, iv.working_hours)
+        mask = self._hours_masks.get(key)
+        if mask is None:
+            days = local_dates_covering(
+                iv.time_zone, self.grid.base, self.grid.minute(self.grid.size) + 1
+            )
+            mask = self.grid.mask_inside(expand_weekly(iv.time_zone, iv.working_hours, days))
+            self._hours_masks[key] = mask
+        return mask
+
+    def _full_days(self, iv: Interviewer) -> list[Interval]:
+        """Local days on which the interviewer is already at their daily or weekly limit."""
+        per_day, per_week = self.loads(iv.id)
+        if not per_day:
+            return []
+        cal = self.zone_calendar(iv.time_zone)
+        out = []
+        for i, day in enumerate(cal.dates):
+            if (iv.max_per_day > 0 and per_day.get(day, 0) >= iv.max_per_day) or (
+                iv.max_per_week > 0 and per_week.get(monday(day), 0) >= iv.max_per_week
+            ):
+                out.append((cal.starts[i], cal.starts[i + 1]))
+        return out
+
+    def interviewer_starts(self, interviewer_id: str, slots: int) -> int:
+        """Slots at which the interviewer can start a session of `slots` slots."""
+        key = (interviewer_id, slots)
+        mask = self._starts.get(key)
+        if mask is None:
+            mask = run_starts(self.interviewer_free(interviewer_id), slots)
+            self._starts[key] = mask
+        return mask
+
+    def room_starts(self, room_id: str, slots: int) -> int:
+        key = (room_id, slots)
+        mask = self._room_starts.get(key)
+        if mask is None:
+            busy = [
+                (to_minutes(b.start), to_minutes_ceil(b.end))
+                for b in self.directory.room_busy.get(room_id, ())
+            ]
+            free = self.grid.full & ~self.grid.mask_touching(busy)
+            mask = run_starts(free, slots)
+            self._room_starts[key] = mask
+        return mask
+
+    def room(self, room_id: str) -> Room:
+        return self.directory.rooms[room_id]
+
+    def session_mask(self, spec: SessionSpec) -> int:
+        """Start slots at which this session alone fits: candidate, interviewers and a room."""
+        mask = run_starts(self.candidate_mask, spec.slots)
+        if not mask:
+            return 0
+        mask &= at_least([self.interviewer_starts(i, spec.slots) for i in spec.pool], spec.needed)
+        if self.office_id is not None and mask:
+            rooms = 0
+            for room_id in spec.rooms:
+                rooms |= self.room_starts(room_id, spec.slots)
+            mask &= rooms
+        return mask
+
+    def same_day_starts(self, span_slots: int) -> int:
+        """Start slots from which `span_slots` slots stay within one candidate-local date."""
+        mask = self._same_day.get(span_slots)
+        if mask is None:
+            mask = 0
+            bounds = self.candidate_day_starts
+            for i in range(len(bounds) - 1):
+                first = self.grid.slot_ceil(bounds[i])
+                last = self.grid.slot_floor(bounds[i + 1])
+                mask |= self.grid.span(first, last - span_slots + 1)
+            self._same_day[span_slots] = mask
+        return mask
+
+    def candidate_day_index(self, minute: int) -> int:
+        return bisect_right(self.candidate_day_starts, minute) - 1
+
+
+def _check_request(request: SearchRequest, directory: DirectorySnapshot) -> None:
+    """Structural problems are the caller's error, not an empty search."""
+    if not request.template.sessions:
+        raise InvalidArgument("loop_template", "has no sessions")
+    for i, s in enumerate(request.template.sessions):
+        if s.duration <= timedelta(0):
+            raise InvalidArgument(f"loop_template.sessions[{i}].duration", "must be positive")
+    if request.window.end <= request.window.start:
+        raise InvalidArgument("window", "end_time must be after start_time")
+    if request.max_plans < 1:
+        raise InvalidArgument("max_plans", "must be at least 1")
+    if not rules.is_remote(request):
+        if request.mode != LocationMode.ONSITE:
+            raise InvalidArgument("location_mode", "must be ONSITE or REMOTE")
+        if not request.office_id:
+            raise InvalidArgument("office", "required when onsite")
+        if request.office_id not in directory.offices:
+            raise InvalidArgument("office", f"unknown office {request.office_id}")

@@ -161,6 +161,9 @@ def settings(tmp_path: Path, database_urls: dict[str, str]) -> Settings:
         "INTERVIEWS_TOKEN_SECRET": TEST_TOKEN_SECRET,
         "INTERVIEWS_LISTEN_HOST": "127.0.0.1",
         "INTERVIEWS_SHUTDOWN_GRACE_SECONDS": "0.5",
+        # Tests drive services harder than any one person would; the limiter
+        # has tests of its own (tests/core/test_ratelimit.py).
+        "INTERVIEWS_RATE_LIMIT_PER_SECOND": "0",
         **{f"{service.upper()}_DATABASE_URL": url for service, url in database_urls.items()},
     }
     return Settings.from_env(env)

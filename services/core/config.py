@@ -74,6 +74,10 @@ class Settings:
     default_call_timeout_seconds: float = 5.0
     mail_from: str = "interviews@localhost"
     mail_from_name: str = "Interview Scheduling"
+    # Per-caller limits (calls per second, burst); 0 turns limiting off.
+    rate_limit_per_second: float = 100.0
+    rate_limit_burst: int = 200
+    service_rate_limit_per_second: float = 1000.0
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -95,6 +99,9 @@ class Settings:
             default_call_timeout_seconds=float(env.get("INTERVIEWS_CALL_TIMEOUT_SECONDS") or 5.0),
             mail_from=env.get("MAIL_FROM") or "interviews@localhost",
             mail_from_name=env.get("MAIL_FROM_NAME") or "Interview Scheduling",
+            rate_limit_per_second=float(env.get("INTERVIEWS_RATE_LIMIT_PER_SECOND") or 100.0),
+            rate_limit_burst=_int(env, "INTERVIEWS_RATE_LIMIT_BURST", 200),
+            service_rate_limit_per_second=float(env.get("INTERVIEWS_SERVICE_RATE_LIMIT_PER_SECOND") or 1000.0),
         )
 
     def get(self, key: str, default: str | None = None) -> str | None:

@@ -21,6 +21,7 @@ from grpc_reflection.v1alpha import reflection
 
 from services.core.config import Settings
 from services.core.interceptors import ServerInterceptor
+from services.core.ratelimit import CallerLimits, RateLimiter
 
 log = logging.getLogger(__name__)
 
@@ -68,6 +69,15 @@ class RunningServer:
             self.spec.on_close()
 
 
+def default_limits(settings: Settings) -> CallerLimits | None:
+    if settings.rate_limit_per_second <= 0:
+        return None
+    return CallerLimits(
+        people=RateLimiter(settings.rate_limit_per_second, settings.rate_limit_burst),
+        services=RateLimiter(settings.service_rate_limit_per_second, settings.service_rate_limit_per_second * 2),
+    )
+
+
 def start_server(spec: ServiceSpec, settings: Settings, *, port: int | None = None, host: str | None = None) -> RunningServer:
     options = [
         ("grpc.max_receive_message_length", settings.max_message_bytes),
@@ -76,7 +86,7 @@ def start_server(spec: ServiceSpec, settings: Settings, *, port: int | None = No
     ]
     server = grpc.server(
         futures.ThreadPoolExecutor(max_workers=settings.grpc_max_workers, thread_name_prefix=spec.name),
-        interceptors=[ServerInterceptor(settings.token_secret, before_call=spec.before_call)],
+        interceptors=[ServerInterceptor(settings.token_secret, before_call=spec.before_call or default_limits(settings))],
         options=options,
         # Past this many calls in flight new calls get RESOURCE_EXHAUSTED
         # instead of queueing without bound.

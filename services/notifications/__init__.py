@@ -1,0 +1,1 @@
+"""The notifications service: calendar invites and templated emails, each delivered once."""

@@ -1,0 +1,1 @@
+"""Pure logic of the notifications service: no gRPC, no SQL, no network."""

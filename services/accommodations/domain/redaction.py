@@ -1,8 +1,9 @@
 """Which ticket fields each role sees. Everything not listed is left empty.
 
 Field names are the Ticket message's fields; "decision.x" names a field of the decision.
-The reason is in the candidate's and coordinator's views only, and only on a single-ticket
-read (lists never carry it, so that every read of a reason is one audited GetTicket).
+The reason is in the candidate's and coordinator's views only. Confidential text (the
+reason and the decision's texts) appears only on a single-ticket read: lists never carry
+it, so that every read of it is one audited GetTicket.
 """
 
 from __future__ import annotations
@@ -108,7 +109,7 @@ def view_for(role: Role) -> View | None:
 def visible_fields(view: View, *, single_read: bool) -> frozenset[str]:
     fields = _FIELDS[view]
     if not single_read:
-        fields = fields - {"reason"}
+        fields = fields - SENSITIVE_FIELDS
     return fields
 
 

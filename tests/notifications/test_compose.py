@@ -182,3 +182,11 @@ def test_injection_in_every_text_field_fails(field: str) -> None:
             f"mailto:{a.email}" for a in invite.attendees
         }
         itip.check(data, recipient, "coordinator@example.com")
+
+
+def test_repeated_fall_back_hour_is_written_in_utc() -> None:
+    # 09:30 UTC on 2026-11-01 is the second 01:30 in Los Angeles.
+    start = datetime(2026, 11, 1, 9, 30, tzinfo=UTC)
+    invite = factories.invite(start=start, end=start + timedelta(hours=1))
+    data = calendar_bytes(parse(_by_recipient(invite)["ian.interviewer@example.com"].raw))
+    assert b"DTSTART:20261101T093000Z" in data and b"VTIMEZONE" not in data

@@ -5,8 +5,9 @@ clients update or remove the event they already hold instead of adding a second 
 Each recipient gets their own object because DESCRIPTION differs per recipient (the
 candidate sees the agenda, an interviewer only what affects their session) and because
 times are written in the recipient's zone, with a VTIMEZONE Outlook can read, so the
-event shows the zone the recipient thinks in. Zones that cannot be written as RRULEs fall
-back to UTC times.
+event shows the zone the recipient thinks in. Zones that cannot be written as RRULEs, and
+instants that local time cannot name (the repeated hour of a fall-back night), fall back
+to UTC times.
 """
 
 from __future__ import annotations
@@ -65,6 +66,12 @@ def build_calendar(
     timezone = vtimezone(zone_name, invite.start.astimezone(UTC).year) if zone_name else None
     if timezone is not None and invite.end.astimezone(UTC).year > invite.start.year + 2:
         timezone = None  # the rule was checked up to two years after the start only
+    if timezone is not None and any(
+        moment.astimezone(ZoneInfo(zone_name)).fold for moment in (invite.start, invite.end)
+    ):
+        # The second 01:30 of a fall-back night cannot be written as local time: RFC 5545
+        # reads an ambiguous local time as its first occurrence, an hour early.
+        timezone = None
     if timezone is not None:
         cal.add_component(timezone)
 

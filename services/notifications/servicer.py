@@ -1,0 +1,160 @@
+"""Thin gRPC handlers: check the caller and the request, render, store, wake the sender."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections.abc import Callable, Sequence
+
+import grpc
+from interviews.notifications.v1 import notifications_pb2 as pb
+from interviews.notifications.v1 import notifications_pb2_grpc as pb_grpc
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from services.core import names, pagination
+from services.core.auth import Role, require_role
+from services.core.db import Database, utcnow
+from services.core.errors import InvalidArgument
+from services.core.idempotency import fingerprint as request_fingerprint
+from services.notifications import convert, store
+from services.notifications.domain import compose, templates, validation
+from services.notifications.domain.model import Method, RenderedEmail
+from services.notifications.models import DeliveryRow
+from services.notifications.settings import NotificationsSettings
+
+log = logging.getLogger(__name__)
+
+# Scheduling and accommodations call through their outbox relays; admins may resend.
+CALLERS = (Role.SERVICE, Role.ADMIN)
+
+
+class NotificationsServicer(pb_grpc.NotificationsServiceServicer):
+    def __init__(self, db: Database, config: NotificationsSettings, wake: Callable[[], None]) -> None:
+        self.db = db
+        self.config = config
+        self.wake = wake
+
+    # -- writes ------------------------------------------------------------------------
+    def _accept(
+        self,
+        method: str,
+        request: pb.SendInviteRequest | pb.CancelInviteRequest | pb.SendMessageRequest,
+        kind: str,
+        render: Callable[[], tuple[list[RenderedEmail], object]],
+        sequence_check: Callable[[Session], None] | None = None,
+    ) -> list[DeliveryRow]:
+        key = request.idempotency_key
+        convert.raise_if(validation.check_idempotency_key(key))
+        digest = hashlib.sha256(
+            (method + request_fingerprint(request, "idempotency_key")).encode()
+        ).hexdigest()
+        with self.db.reader() as session:
+            earlier = store.existing_for_key(session, key, digest)
+        if earlier is not None:
+            return earlier  # a retry: no rendering, no new email
+        emails, due = render()
+
+        def work(session: Session) -> list[DeliveryRow]:
+            found = store.existing_for_key(session, key, digest)
+            if found is not None:
+                return found
+            if sequence_check is not None:
+                sequence_check(session)
+            return store.insert(
+                session, key=key, fingerprint=digest, kind=kind, emails=emails,
+                envelope_from=self.config.sender.mail_from, due=due,  # type: ignore[arg-type]
+            )
+
+        try:
+            rows = self.db.run(work)
+        except IntegrityError:
+            # A concurrent call with the same key won the insert; answer with its rows.
+            rows = self.db.run(work)
+        self.wake()
+        log.info("accepted", extra={"kind": kind, "deliveries": len(rows)})
+        return rows
+
+    def _invite(self, method_name: str, request: pb.SendInviteRequest | pb.CancelInviteRequest,
+                method: Method) -> list[DeliveryRow]:
+        require_role(*CALLERS)
+        if not request.HasField("invite"):
+            raise InvalidArgument("invite", "required")
+        invite = convert.invite(request.invite)
+        convert.raise_if(validation.check_invite(invite))
+        kind = store.INVITE_REQUEST if method is Method.REQUEST else store.INVITE_CANCEL
+        now = utcnow()
+
+        def render() -> tuple[list[RenderedEmail], object]:
+            emails = compose.invite_emails(
+                invite, method, self.config.sender, request.idempotency_key, now
+            )
+            return emails, now
+
+        return self._accept(
+            method_name, request, kind, render,
+            lambda session: store.check_sequence(session, invite.uid, invite.sequence, kind),
+        )
+
+    def SendInvite(self, request: pb.SendInviteRequest, context: grpc.ServicerContext) -> pb.SendInviteResponse:
+        rows = self._invite("SendInvite", request, Method.REQUEST)
+        return pb.SendInviteResponse(deliveries=_protos(rows))
+
+    def CancelInvite(self, request: pb.CancelInviteRequest, context: grpc.ServicerContext) -> pb.CancelInviteResponse:
+        # `reason` is accepted but never rendered: it is internal (a withdrawal, an
+        # interviewer's absence) and no invite carries internal notes.
+        rows = self._invite("CancelInvite", request, Method.CANCEL)
+        return pb.CancelInviteResponse(deliveries=_protos(rows))
+
+    def SendMessage(self, request: pb.SendMessageRequest, context: grpc.ServicerContext) -> pb.Delivery:
+        require_role(*CALLERS)
+        template = convert.TEMPLATES.get(request.template)
+        if template is None:
+            raise InvalidArgument("template", "required")
+        if not request.HasField("recipient"):
+            raise InvalidArgument("recipient", "required")
+        recipient = convert.recipient(request.recipient)
+        parameters = dict(request.parameters)
+        convert.raise_if(
+            validation.check_recipient(recipient)
+            + templates.check_parameters(template, parameters)
+        )
+        now = utcnow()
+
+        def render() -> tuple[list[RenderedEmail], object]:
+            email = compose.message_email(
+                template, recipient, parameters, self.config.sender, request.idempotency_key, now
+            )
+            return [email], templates.due_time(template, parameters, now)
+
+        (row,) = self._accept("SendMessage", request, store.MESSAGE, render)
+        return convert.delivery(row)
+
+    # -- reads -------------------------------------------------------------------------
+    def GetDelivery(self, request: pb.GetDeliveryRequest, context: grpc.ServicerContext) -> pb.Delivery:
+        require_role(*CALLERS)
+        delivery_id = names.parse_id("deliveries/{delivery}", request.name, "name")
+        with self.db.reader() as session:
+            return convert.delivery(store.get(session, delivery_id, request.name))
+
+    def ListDeliveries(self, request: pb.ListDeliveriesRequest, context: grpc.ServicerContext) -> pb.ListDeliveriesResponse:
+        require_role(*CALLERS)
+        size = pagination.page_size(request.page_size)
+        state = convert.STATE_FILTERS.get(request.state, "") if request.state else ""
+        if request.state and not state:
+            raise InvalidArgument("state", "unknown state")
+        where = store.ListFilter(state, request.recipient, request.idempotency_key)
+        scope = pagination.query_scope("ListDeliveries", where.state, where.recipient.lower(),
+                                       where.idempotency_key)
+        last = pagination.decode_token(request.page_token, scope)
+        if last is not None and not (len(last) == 1 and isinstance(last[0], int)):
+            raise InvalidArgument("page_token", "not a token this service issued")
+        with self.db.reader() as session:
+            rows = store.list_page(session, where, last[0] if last else None, size)
+        page, more = pagination.split_page(rows, size)
+        token = pagination.encode_token(scope, [page[-1].seq]) if more and page else ""
+        return pb.ListDeliveriesResponse(deliveries=_protos(page), next_page_token=token)
+
+
+def _protos(rows: Sequence[DeliveryRow]) -> list[pb.Delivery]:
+    return [convert.delivery(row) for row in rows]

@@ -1,0 +1,232 @@
+"""Reads and writes of the deliveries table."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import func, or_, select, update
+from sqlalchemy.orm import Session, undefer
+
+from services.core.db import Database, utcnow
+from services.core.errors import AlreadyExists, FailedPrecondition, NotFound
+from services.notifications.domain.model import RenderedEmail
+from services.notifications.models import DeliveryRow
+
+PENDING, SENT, FAILED = "pending", "sent", "failed"
+INVITE_REQUEST, INVITE_CANCEL, MESSAGE = "invite_request", "invite_cancel", "message"
+
+
+def existing_for_key(session: Session, key: str, fingerprint: str) -> list[DeliveryRow] | None:
+    """The rows an earlier call with `key` created, or None if the key is new.
+
+    The same key with another payload is ALREADY_EXISTS: the key names one email batch,
+    and silently returning the first batch would hide a caller's bug.
+    """
+    rows = list(
+        session.scalars(
+            select(DeliveryRow).where(DeliveryRow.idempotency_key == key).order_by(DeliveryRow.seq)
+        )
+    )
+    if not rows:
+        return None
+    if any(row.fingerprint != fingerprint for row in rows):
+        raise AlreadyExists(
+            "idempotency_key was already used for a different request",
+            reason="IDEMPOTENCY_KEY_REUSED",
+            metadata={"idempotency_key": key[:200]},
+        )
+    return rows
+
+
+def check_sequence(session: Session, uid: str, sequence: int, kind: str) -> None:
+    """Refuse an invite older than one already accepted for the same UID.
+
+    Calendar clients ignore a lower SEQUENCE anyway; refusing it tells the caller (whose
+    relay may deliver out of order) instead of mailing a stale time. A REQUEST may repeat
+    the last SEQUENCE (e.g. an attendee added) but never follow a CANCEL of the same one.
+    """
+    rows = session.execute(
+        select(DeliveryRow.kind, func.max(DeliveryRow.sequence))
+        .where(DeliveryRow.uid == uid, DeliveryRow.kind != MESSAGE)
+        .group_by(DeliveryRow.kind)
+    ).all()
+    latest = {row_kind: seq for row_kind, seq in rows}
+    highest = max(latest.values(), default=-1)
+    cancelled = latest.get(INVITE_CANCEL, -1)
+    if sequence < highest or (kind == INVITE_REQUEST and sequence <= cancelled):
+        raise FailedPrecondition(
+            f"invite {uid} already has SEQUENCE {highest}; send a higher one",
+            reason="STALE_SEQUENCE",
+            subject=uid,
+            metadata={"uid": uid, "sequence": str(highest)},
+        )
+
+
+def insert(
+    session: Session,
+    *,
+    key: str,
+    fingerprint: str,
+    kind: str,
+    emails: Sequence[RenderedEmail],
+    envelope_from: str,
+    due: datetime,
+) -> list[DeliveryRow]:
+    now = utcnow()
+    rows = [
+        DeliveryRow(
+            id=uuid.uuid4().hex,
+            idempotency_key=key,
+            fingerprint=fingerprint,
+            kind=kind,
+            recipient=email.recipient.lower(),
+            envelope_from=envelope_from,
+            state=PENDING,
+            attempts=0,
+            last_error="",
+            next_attempt_time=due,
+            message_id=email.message_id,
+            uid=email.uid,
+            sequence=email.sequence,
+            create_time=now,
+            raw=email.raw,
+        )
+        for email in emails
+    ]
+    session.add_all(rows)
+    session.flush()
+    return rows
+
+
+def get(session: Session, delivery_id: str, name: str) -> DeliveryRow:
+    row = session.scalar(select(DeliveryRow).where(DeliveryRow.id == delivery_id))
+    if row is None:
+        raise NotFound(name)
+    return row
+
+
+@dataclass(frozen=True)
+class ListFilter:
+    state: str = ""
+    recipient: str = ""
+    idempotency_key: str = ""
+
+
+def list_page(
+    session: Session, where: ListFilter, after_seq: int | None, size: int
+) -> list[DeliveryRow]:
+    """`size + 1` rows after `after_seq` in creation order (the extra one says "more")."""
+    query = select(DeliveryRow).order_by(DeliveryRow.seq).limit(size + 1)
+    if where.state:
+        query = query.where(DeliveryRow.state == where.state)
+    if where.recipient:
+        query = query.where(DeliveryRow.recipient == where.recipient.lower())
+    if where.idempotency_key:
+        query = query.where(DeliveryRow.idempotency_key == where.idempotency_key)
+    if after_seq is not None:
+        query = query.where(DeliveryRow.seq > after_seq)
+    return list(session.scalars(query))
+
+
+# ------------------------------------------------------------------ the sender's side
+
+
+@dataclass(frozen=True)
+class Claimed:
+    seq: int
+    id: str
+    recipient: str
+    envelope_from: str
+    message_id: str
+    raw: bytes
+    attempts: int  # including this one
+
+
+def claim(db: Database, owner: str, lease: timedelta, limit: int) -> list[Claimed]:
+    """Lease up to `limit` due deliveries and count the attempt, in one commit.
+
+    The commit happens before any SMTP traffic: it is the attempt marker. PostgreSQL
+    skips rows another sender holds locked; SQLite serialises this transaction
+    (BEGIN IMMEDIATE) and the lease keeps a second sender off the claimed rows.
+    """
+
+    def work(session: Session) -> list[Claimed]:
+        now = utcnow()
+        query = (
+            select(DeliveryRow)
+            .where(
+                DeliveryRow.state == PENDING,
+                DeliveryRow.next_attempt_time <= now,
+                or_(DeliveryRow.lease_expire_time.is_(None), DeliveryRow.lease_expire_time < now),
+            )
+            .order_by(DeliveryRow.next_attempt_time, DeliveryRow.seq)
+            .limit(limit)
+            .options(undefer(DeliveryRow.raw))
+        )
+        if db.is_postgres:
+            query = query.with_for_update(skip_locked=True)
+        rows = list(session.scalars(query))
+        out = []
+        for row in rows:
+            row.lease_owner = owner
+            row.lease_expire_time = now + lease
+            row.attempts += 1
+            row.last_attempt_time = now
+            out.append(
+                Claimed(row.seq, row.id, row.recipient, row.envelope_from, row.message_id,
+                        row.raw, row.attempts)
+            )
+        return out
+
+    return db.run(work)
+
+
+def mark_sent(db: Database, seq: int) -> None:
+    def work(session: Session) -> None:
+        session.execute(
+            update(DeliveryRow)
+            .where(DeliveryRow.seq == seq, DeliveryRow.state == PENDING)
+            .values(state=SENT, sent_time=utcnow(), lease_owner=None, lease_expire_time=None,
+                    last_error="")
+        )
+
+    db.run(work)
+
+
+def mark_attempt_failed(db: Database, seq: int, error: str, retry_at: datetime | None) -> None:
+    """Record a failed attempt: due again at `retry_at`, or FAILED when it is None."""
+
+    def work(session: Session) -> None:
+        values: dict[str, object] = {
+            "last_error": error[:1000], "lease_owner": None, "lease_expire_time": None,
+        }
+        if retry_at is None:
+            values["state"] = FAILED
+        else:
+            values["next_attempt_time"] = retry_at
+        session.execute(
+            update(DeliveryRow)
+            .where(DeliveryRow.seq == seq, DeliveryRow.state == PENDING)
+            .values(**values)
+        )
+
+    db.run(work)
+
+
+def release(db: Database, seqs: Sequence[int], owner: str) -> None:
+    """Give back claimed rows that were not tried (shutdown, a broken connection)."""
+    if not seqs:
+        return
+
+    def work(session: Session) -> None:
+        session.execute(
+            update(DeliveryRow)
+            .where(DeliveryRow.seq.in_(list(seqs)), DeliveryRow.lease_owner == owner,
+                   DeliveryRow.state == PENDING)
+            .values(lease_owner=None, lease_expire_time=None, attempts=DeliveryRow.attempts - 1)
+        )
+
+    db.run(work)

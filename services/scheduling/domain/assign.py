@@ -18,9 +18,9 @@ def assign_interviewers(
 ) -> tuple[tuple[str, ...], ...] | None:
     """Interviewer ids per session (sorted within a session), or None when none fits.
 
-    Candidates for a seat are tried least loaded first (interviews already in that ISO week),
-    with `avoid` (the previous plan's interviewers) pushed last so that a second plan at the
-    same start differs. Each seat's list is cut to as many candidates as there are seats in
+    Candidates for a seat are tried least loaded first (`SearchSpace.ordered_pool`), with
+    `avoid` (the previous plan's interviewers) pushed last so that a second plan at the same
+    start differs. Each seat's list is cut to as many candidates as there are seats in
     the loop: with that many, any matching that exists can still be found (at most seats-1
     of a seat's candidates can be taken by the other seats).
     """
@@ -28,12 +28,19 @@ def assign_interviewers(
     options: list[list[str]] = []
     seat_session: list[int] = []
     for spec, slot in zip(space.sessions, layout, strict=True):
-        minute = space.grid.minute(slot)
-        free = [i for i in spec.pool if has(space.interviewer_starts(i, spec.slots), slot)]
+        preferred: list[str] = []
+        avoided: list[str] = []
+        for interviewer, starts in space.ordered_pool(spec, space.grid.minute(slot)):
+            if (starts >> slot) & 1:
+                if interviewer in avoid:
+                    avoided.append(interviewer)
+                else:
+                    preferred.append(interviewer)
+                    if len(preferred) == seats_total:
+                        break
+        free = (preferred + avoided)[:seats_total]
         if len(free) < spec.needed:
             return None
-        free.sort(key=lambda i: (i in avoid, space.week_load(i, minute), i))
-        del free[seats_total:]
         for _ in range(spec.needed):
             options.append(free)
             seat_session.append(spec.index)

@@ -75,12 +75,18 @@ def combine(parts: dict[str, float]) -> float:
     return round(sum(WEIGHTS[name] * value for name, value in parts.items()), 6)
 
 
-def upper_bound(first_start: int, earliest: int, days: int) -> float:
-    """The best score any plan starting at `first_start` over `days` days could reach."""
+def upper_bound(
+    first_start: int, earliest: int, days: int, travel: float = 1.0, preferred: float = 1.0
+) -> float:
+    """The best score a plan starting at `first_start` over `days` days could reach.
+
+    `travel` and `preferred` default to their maximum; pass the exact values once the
+    session times (preferred) or the rooms (travel) are known, for a tighter bound.
+    """
     return (
         WEIGHTS["earliness"] * earliness(first_start, earliest)
         + WEIGHTS["days"] * days_part(days)
         + WEIGHTS["load_balance"]
-        + WEIGHTS["travel"]
-        + WEIGHTS["preferred_hours"]
+        + WEIGHTS["travel"] * travel
+        + WEIGHTS["preferred_hours"] * preferred
     )

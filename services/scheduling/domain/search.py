@@ -10,19 +10,25 @@ How the search works (and why it is fast enough to answer in a few milliseconds)
    `max_days` chunks unless the per-day cap forces more); fewer days are tried first. Within
    a day sessions run back to back, each separated by exactly the gap (template buffer + extra
    break), rounded up to the 5-minute grid. The first session of each day starts on a quarter
-   hour (the 15-minute start grid). Later days' chunks take the earliest start that fits on a
-   later candidate-local date.
+   hour (the 15-minute start grid). A later day's chunk goes on a later candidate-local date,
+   trying its `LATER_DAY_OPTIONS` earliest starts.
 3. For each chunk, one AND over shifted bitsets gives every start at which each session has
-   the candidate free, enough qualified interviewers free and a suitable room free: a
-   necessary condition checked for all start times at once.
+   the candidate free, enough qualified interviewers free and a suitable room free, and
+   sessions sharing a narrow pool have enough different people: a necessary condition,
+   checked for all start times at once.
 4. Only at those starts, in time order, the exact check runs: interviewers are matched to
    sessions (a small bipartite matching, so nobody is in two sessions of one loop),
    preferring the least loaded, and rooms are chosen to minimise moves (`assign.py`).
 5. Scoring (`scoring.py`). Only earliness depends on the start, so once the best score still
    reachable from a start cannot beat the k-th plan held, the scan stops. At most
    `PLANS_PER_START` plans share a first start (the second with different interviewers), so
-   the top k are not copies of one another. `MAX_EXACT_CHECKS` caps the exact checks of one
-   request so a pathological directory cannot make one call slow.
+   the top k are not copies of one another. `MAX_FAILED_CHECKS` caps the failed exact checks
+   of one request so a pathological directory cannot make one call slow; when that budget
+   runs out with no plan, the reasons say so (SEARCH_BUDGET_EXHAUSTED).
+
+Ranking is exact over the plans the search builds; which plans it builds is the policy above
+(back-to-back days, least-loaded interviewers first), not a global optimum over every
+possible idle gap or staffing.
 """
 
 from __future__ import annotations
@@ -33,23 +39,30 @@ from datetime import timedelta
 from services.scheduling.domain import scoring
 from services.scheduling.domain.assign import assign_interviewers, assign_rooms
 from services.scheduling.domain.diagnose import explain
-from services.scheduling.domain.grid import bits
+from services.scheduling.domain.grid import at_least, bits
 from services.scheduling.domain.model import (
     DirectorySnapshot,
     LocationMode,
+    NoPlanReason,
     Plan,
     PlannedSession,
     SearchRequest,
     SearchResult,
 )
 from services.scheduling.domain.space import SearchSpace
-from services.scheduling.domain.timeutil import from_minutes
+from services.scheduling.domain.timeutil import from_minutes, to_minutes
 from services.scheduling.domain.validate import validate_plan
 
-__all__ = ["find_plans", "validate_plan", "PLANS_PER_START", "MAX_EXACT_CHECKS"]
+__all__ = ["find_plans", "validate_plan", "PLANS_PER_START", "MAX_FAILED_CHECKS"]
 
 PLANS_PER_START = 2
-MAX_EXACT_CHECKS = 2000
+# Exact checks (interviewer matching) that may fail in one request before the search gives
+# up: bounds the time of a search in which many starts pass the bitset filter but cannot be
+# staffed by different people (typically a tiny pool wanted by several sessions on
+# different days). Successful checks need no cap: the score bound stops those.
+MAX_FAILED_CHECKS = 60
+# Starts tried for each later day's part of a multi-day loop, per first-day start.
+LATER_DAY_OPTIONS = 4
 
 
 def find_plans(request: SearchRequest, directory: DirectorySnapshot) -> SearchResult:
@@ -60,27 +73,52 @@ def find_plans(request: SearchRequest, directory: DirectorySnapshot) -> SearchRe
     """
     space = SearchSpace(request, directory)
     best = _TopPlans(request.max_plans)
-    checks = 0
+    failed = 0
     for chunks in _day_splits(space):
         chunk_masks = [_chunk_mask(space, first, last) for first, last in chunks]
         if not all(chunk_masks):
             continue
+        days = len(chunks)
         for layout in _layouts(space, chunks, chunk_masks):
             first_minute = space.grid.minute(layout[0])
-            bound = scoring.upper_bound(first_minute, space.earliest, len(chunks))
+            if scoring.upper_bound(first_minute, space.earliest, days) <= best.threshold():
+                break  # every later start scores lower still
+            if best.full_at(first_minute):
+                continue  # other later-day options of a start that already has its plans
+            times = _times(space, layout)
+            preferred = scoring.preferred_part(times, space.preferred)
+            bound = scoring.upper_bound(first_minute, space.earliest, days, preferred=preferred)
             if bound <= best.threshold():
-                break
-            checks += 1
-            if checks > MAX_EXACT_CHECKS:
-                break
-            for plan in _plans_at(space, chunks, layout):
+                continue
+            rooms = assign_rooms(space, chunks, layout)
+            if rooms is None:
+                continue
+            travel = scoring.travel_part(_room_pairs(space, chunks, rooms))
+            bound = scoring.upper_bound(first_minute, space.earliest, days, travel, preferred)
+            if bound <= best.threshold():
+                continue
+            staffed = False
+            for plan in _plans_at(space, layout, days, rooms, travel, preferred):
                 best.add(plan)
-        if checks > MAX_EXACT_CHECKS:
+                staffed = True
+            failed += not staffed
+            if failed >= MAX_FAILED_CHECKS:
+                break
+        if failed >= MAX_FAILED_CHECKS:
             break
     plans = best.result()
     if plans:
         return SearchResult(plans=plans)
-    return SearchResult(plans=(), no_plan_reasons=tuple(explain(space)))
+    reasons = explain(space)
+    if failed >= MAX_FAILED_CHECKS:
+        reasons.append(
+            NoPlanReason(
+                "SEARCH_BUDGET_EXHAUSTED",
+                f"stopped after {failed} start times that passed every per-session rule "
+                "but could not be staffed with a different interviewer for each session",
+            )
+        )
+    return SearchResult(plans=(), no_plan_reasons=tuple(reasons))
 
 
 # ---------------------------------------------------------------- layouts
@@ -109,7 +147,12 @@ def _day_splits(space: SearchSpace) -> Iterator[list[tuple[int, int]]]:
 
 
 def _chunk_mask(space: SearchSpace, first: int, last: int) -> int:
-    """First-session starts at which sessions first..last-1 each fit, back to back, in one day."""
+    """First-session starts at which sessions first..last-1 each fit, back to back, in one day.
+
+    A necessary condition, computed for every start at once: each session has the candidate,
+    a room and enough qualified interviewers free (`SearchSpace.session_mask`), and sessions
+    drawing on one narrow pool have enough different people between them (`_shared_pools`).
+    """
     offsets = space.offsets(first, last)
     span = offsets[-1] + space.sessions[last - 1].slots
     mask = space.grid.quarter_hours & space.same_day_starts(span)
@@ -117,42 +160,122 @@ def _chunk_mask(space: SearchSpace, first: int, last: int) -> int:
         if not mask:
             return 0
         mask &= space.session_mask(spec) >> offset
+    if mask:
+        mask &= _shared_pools(space, space.sessions[first:last], offsets)
+    return mask
+
+
+def _shared_pools(space: SearchSpace, specs, offsets: list[int]) -> int:
+    """Starts at which sessions sharing a pool can be staffed by different interviewers.
+
+    Hall's condition for one group of seats: for each session with an area rule, the
+    sessions whose pool lies inside its pool need that many distinct people from it, each
+    free for at least one of those sessions. E.g. a talk needing 2 NLP interviewers and an NLP
+    depth session need 3 NLP people between them. (ANY pools are skipped: they are large,
+    rarely the bottleneck, and would cost the most to count.)
+    """
+    mask = -1
+    for spec in specs:
+        if spec.areas is None:
+            continue
+        group = [
+            (other, offset)
+            for other, offset in zip(specs, offsets, strict=True)
+            if other.members <= spec.members
+        ]
+        seats = sum(other.needed for other, _ in group)
+        if len(group) < 2:
+            continue  # one session alone is covered by its session mask
+        per_person = []
+        for interviewer in spec.pool:
+            free = 0
+            for other, offset in group:
+                if interviewer in other.members:
+                    free |= space.interviewer_starts(interviewer, other.slots) >> offset
+            per_person.append(free)
+        mask &= at_least(per_person, seats)
     return mask
 
 
 def _layouts(
     space: SearchSpace, chunks: list[tuple[int, int]], chunk_masks: list[int]
 ) -> Iterator[list[int]]:
-    """Start slots of every session, ordered by the loop's first start."""
+    """Start slots of every session, ordered by the loop's first start.
+
+    For a multi-day split, each first-day start is followed by a few combinations of the
+    earliest starts of the later parts on later candidate-local dates.
+    """
     offsets = [space.offsets(first, last) for first, last in chunks]
     for first_start in bits(chunk_masks[0]):
-        chunk_starts = [first_start]
-        for mask in chunk_masks[1:]:
-            # The next chunk goes on a later candidate-local date than the previous one.
-            day = space.candidate_day_index(space.grid.minute(chunk_starts[-1]))
-            if day + 1 >= len(space.candidate_day_starts) - 1:
+        tried = 0
+        for chunk_starts in _later_parts(space, chunk_masks[1:], [first_start]):
+            yield [start + off for start, offs in zip(chunk_starts, offsets) for off in offs]
+            tried += 1
+            if tried >= LATER_DAY_OPTIONS:
                 break
-            from_slot = max(0, space.grid.slot_ceil(space.candidate_day_starts[day + 1]))
-            later = mask >> from_slot
-            if not later:
-                break
-            chunk_starts.append(from_slot + ((later & -later).bit_length() - 1))
-        if len(chunk_starts) < len(chunks):
-            # Later chunks found no day after this start, nor will they after a later one.
-            return
-        yield [start + off for start, offs in zip(chunk_starts, offsets) for off in offs]
+
+
+def _later_parts(space: SearchSpace, masks: list[int], starts: list[int]) -> Iterator[list[int]]:
+    if not masks:
+        yield starts
+        return
+    # The next part goes on a later candidate-local date than the previous one.
+    day = space.candidate_day_index(space.grid.minute(starts[-1]))
+    if day + 1 >= len(space.candidate_days):
+        return
+    from_slot = max(0, space.grid.slot_ceil(space.candidate_day_starts[day + 1]))
+    for offset in _first_bits(masks[0] >> from_slot, LATER_DAY_OPTIONS):
+        yield from _later_parts(space, masks[1:], [*starts, from_slot + offset])
+
+
+def _first_bits(mask: int, limit: int) -> list[int]:
+    out = []
+    for bit in bits(mask):
+        out.append(bit)
+        if len(out) == limit:
+            break
+    return out
 
 
 # ---------------------------------------------------------------- plans
 
 
+def _times(space: SearchSpace, layout: list[int]) -> list[tuple[int, int]]:
+    out = []
+    for spec, slot in zip(space.sessions, layout, strict=True):
+        start = space.grid.minute(slot)
+        out.append((start, start + spec.minutes))
+    return out
+
+
+def _room_pairs(
+    space: SearchSpace, chunks: list[tuple[int, int]], rooms: list[str | None]
+) -> list[tuple[str | None, str, str | None, str]]:
+    """Consecutive same-day sessions' rooms and location hints, for the travel score."""
+    pairs = []
+    for first, last in chunks:
+        for i in range(first, last - 1):
+            a, b = rooms[i], rooms[i + 1]
+            pairs.append(
+                (
+                    a,
+                    space.room(a).location_hint if a else "",
+                    b,
+                    space.room(b).location_hint if b else "",
+                )
+            )
+    return pairs
+
+
 def _plans_at(
-    space: SearchSpace, chunks: list[tuple[int, int]], layout: list[int]
+    space: SearchSpace,
+    layout: list[int],
+    days: int,
+    rooms: list[str | None],
+    travel: float,
+    preferred: float,
 ) -> Iterator[Plan]:
     """Up to PLANS_PER_START distinct plans for one layout (different interviewers)."""
-    rooms = assign_rooms(space, chunks, layout)
-    if rooms is None:
-        return
     seen: list[tuple[tuple[str, ...], ...]] = []
     avoid: frozenset[str] = frozenset()
     for _ in range(PLANS_PER_START):
@@ -160,25 +283,25 @@ def _plans_at(
         if staff is None or staff in seen:
             return
         seen.append(staff)
-        yield _build_plan(space, chunks, layout, staff, rooms)
+        yield _build_plan(space, layout, days, staff, rooms, travel, preferred)
         avoid = frozenset(i for team in staff for i in team)
 
 
 def _build_plan(
     space: SearchSpace,
-    chunks: list[tuple[int, int]],
     layout: list[int],
+    days: int,
     staff: tuple[tuple[str, ...], ...],
     rooms: list[str | None],
+    travel: float,
+    preferred: float,
 ) -> Plan:
     request = space.request
     sessions = []
-    intervals = []
     loads = []
-    for spec, slot, team, room_id in zip(space.sessions, layout, staff, rooms, strict=True):
-        start = space.grid.minute(slot)
-        end = start + spec.minutes
-        intervals.append((start, end))
+    for spec, (start, end), team, room_id in zip(
+        space.sessions, _times(space, layout), staff, rooms, strict=True
+    ):
         loads.extend(space.week_load(i, start) for i in team)
         sessions.append(
             PlannedSession(
@@ -193,24 +316,12 @@ def _build_plan(
                 adjustments=spec.adjustments,
             )
         )
-    pairs = []
-    for first, last in chunks:
-        for i in range(first, last - 1):
-            a, b = rooms[i], rooms[i + 1]
-            pairs.append(
-                (
-                    a,
-                    space.room(a).location_hint if a else "",
-                    b,
-                    space.room(b).location_hint if b else "",
-                )
-            )
     parts = {
-        "earliness": scoring.earliness(intervals[0][0], space.earliest),
-        "days": scoring.days_part(len(chunks)),
+        "earliness": scoring.earliness(space.grid.minute(layout[0]), space.earliest),
+        "days": scoring.days_part(days),
         "load_balance": scoring.load_part(loads),
-        "travel": scoring.travel_part(pairs),
-        "preferred_hours": scoring.preferred_part(intervals, space.preferred),
+        "travel": travel,
+        "preferred_hours": preferred,
     }
     return Plan(
         candidate_id=request.candidate.id,
@@ -220,7 +331,7 @@ def _build_plan(
         sessions=tuple(sessions),
         score=scoring.combine(parts),
         score_breakdown=parts,
-        days=len(chunks),
+        days=days,
         gap=timedelta(minutes=space.gap),
     )
 
@@ -235,6 +346,7 @@ class _TopPlans:
         self.limit = limit
         self.plans: list[Plan] = []
         self._threshold = float("-inf")
+        self._per_start: dict[int, int] = {}  # plans built per first start, kept or not
 
     @staticmethod
     def _key(plan: Plan):
@@ -246,6 +358,8 @@ class _TopPlans:
         )
 
     def add(self, plan: Plan) -> None:
+        first = to_minutes(plan.sessions[0].start)
+        self._per_start[first] = self._per_start.get(first, 0) + 1
         self.plans.append(plan)
         self.plans.sort(key=self._key)
         kept = self._select()
@@ -265,6 +379,10 @@ class _TopPlans:
             if len(kept) == self.limit:
                 break
         return kept
+
+    def full_at(self, first_minute: int) -> bool:
+        """Whether PLANS_PER_START plans already start at this minute."""
+        return self._per_start.get(first_minute, 0) >= PLANS_PER_START
 
     def threshold(self) -> float:
         """Score a new plan must beat to enter the top k (-inf until k plans are held)."""

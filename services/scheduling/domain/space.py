@@ -53,6 +53,7 @@ class SessionSpec:
     needed: int  # interviewers needed (after one_interviewer_at_a_time)
     areas: frozenset[MlArea] | None  # None: any area qualifies
     pool: tuple[str, ...]  # qualified interviewer ids, sorted
+    members: frozenset[str]  # the same ids, for subset tests
     rooms: tuple[str, ...]  # rooms whose features fit this session (onsite), sorted
     adjustments: tuple[str, ...]
 
@@ -148,6 +149,8 @@ class SearchSpace:
         self._room_starts: dict[tuple[str, int], int] = {}
         self._loads: dict[str, tuple[dict[date, int], dict[date, int]]] = {}
         self._same_day: dict[int, int] = {}
+        self._session_masks: dict[int, int] = {}
+        self._ordered: dict[tuple[int, int], list[tuple[str, int]]] = {}
 
     # ------------------------------------------------------------ sessions
 
@@ -183,6 +186,7 @@ class SearchSpace:
             needed=needed,
             areas=areas,
             pool=pool,
+            members=frozenset(pool),
             rooms=rooms,
             adjustments=rules.adjustments(session, constraints, minutes),
         )
@@ -243,12 +247,9 @@ class SearchSpace:
             return mask
         iv = self.directory.interviewers[interviewer_id]
         mask = self._hours_mask(iv)
-        busy = [
-            (to_minutes(b.start), to_minutes_ceil(b.end))
-            for b in self.directory.interviewer_busy.get(interviewer_id, ())
-        ]
+        busy = self.directory.interviewer_busy.get(interviewer_id)
         if busy:
-            mask &= ~self.grid.mask_touching(busy)
+            mask &= ~self.grid.mask_busy(busy)
         if with_limits and (iv.max_per_day > 0 or iv.max_per_week > 0):
             mask &= ~self.grid.mask_touching(self._full_days(iv))
         self._free[key] = mask
@@ -270,14 +271,19 @@ class SearchSpace:
         per_day, per_week = self.loads(iv.id)
         if not per_day:
             return []
+        full: set[date] = set()
+        if iv.max_per_day > 0:
+            full.update(day for day, count in per_day.items() if count >= iv.max_per_day)
+        if iv.max_per_week > 0:
+            for week, count in per_week.items():
+                if count >= iv.max_per_week:
+                    full.update(week + timedelta(days=d) for d in range(7))
+        if not full:
+            return []
         cal = self.zone_calendar(iv.time_zone)
-        out = []
-        for i, day in enumerate(cal.dates):
-            if (iv.max_per_day > 0 and per_day.get(day, 0) >= iv.max_per_day) or (
-                iv.max_per_week > 0 and per_week.get(monday(day), 0) >= iv.max_per_week
-            ):
-                out.append((cal.starts[i], cal.starts[i + 1]))
-        return out
+        return [
+            (cal.starts[i], cal.starts[i + 1]) for i, day in enumerate(cal.dates) if day in full
+        ]
 
     def interviewer_starts(self, interviewer_id: str, slots: int) -> int:
         """Slots at which the interviewer can start a session of `slots` slots."""
@@ -292,29 +298,46 @@ class SearchSpace:
         key = (room_id, slots)
         mask = self._room_starts.get(key)
         if mask is None:
-            busy = [
-                (to_minutes(b.start), to_minutes_ceil(b.end))
-                for b in self.directory.room_busy.get(room_id, ())
-            ]
-            free = self.grid.full & ~self.grid.mask_touching(busy)
+            free = self.grid.full & ~self.grid.mask_busy(self.directory.room_busy.get(room_id, ()))
             mask = run_starts(free, slots)
             self._room_starts[key] = mask
         return mask
+
+    def ordered_pool(self, spec: SessionSpec, minute: int) -> list[tuple[str, int]]:
+        """The session's pool as (id, start mask), least loaded first, for one candidate day.
+
+        Loads are read at the first session start asked for that day: the order is a
+        preference, computed once per day because sorting per start would dominate the search.
+        """
+        key = (spec.index, self.candidate_day_index(minute))
+        ordered = self._ordered.get(key)
+        if ordered is None:
+            ordered = sorted(
+                ((i, self.interviewer_starts(i, spec.slots)) for i in spec.pool),
+                key=lambda item: (self.week_load(item[0], minute), item[0]),
+            )
+            self._ordered[key] = ordered
+        return ordered
 
     def room(self, room_id: str) -> Room:
         return self.directory.rooms[room_id]
 
     def session_mask(self, spec: SessionSpec) -> int:
         """Start slots at which this session alone fits: candidate, interviewers and a room."""
+        mask = self._session_masks.get(spec.index)
+        if mask is not None:
+            return mask
         mask = run_starts(self.candidate_mask, spec.slots)
-        if not mask:
-            return 0
-        mask &= at_least([self.interviewer_starts(i, spec.slots) for i in spec.pool], spec.needed)
         if self.office_id is not None and mask:
             rooms = 0
             for room_id in spec.rooms:
                 rooms |= self.room_starts(room_id, spec.slots)
             mask &= rooms
+        if mask:
+            mask &= at_least(
+                [self.interviewer_starts(i, spec.slots) for i in spec.pool], spec.needed
+            )
+        self._session_masks[spec.index] = mask
         return mask
 
     def same_day_starts(self, span_slots: int) -> int:

@@ -267,7 +267,9 @@ class Desk:
     def _read(self, session: Session, row: TicketRow, caller: Caller, action: str) -> TicketView:
         """A single-ticket view; audited when it carries confidential text."""
         view = self.view(row, caller, single_read=True)
-        read = sorted(view.fields & SENSITIVE_FIELDS)
+        read = sorted(
+            f for f in view.fields & SENSITIVE_FIELDS if f == "reason" or view.decision is not None
+        )
         if read:
             self._audit(session, caller, action, view.name, read)
         return view

@@ -1,0 +1,3 @@
+from services.core.main import run_service
+
+raise SystemExit(run_service("scheduling"))

@@ -1,0 +1,169 @@
+"""Searching, booking and holding loops: the transactions behind FindLoopPlans,
+BookLoop and the hold RPCs. Each method takes the session of a transaction the
+caller opened (and, for creates, wrapped in the request-id record), so a
+booking, its reservations, its loop rows and its invites commit together or
+not at all."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy.orm import Session
+
+from services.core.errors import FailedPrecondition, InvalidArgument
+from services.core.names import new_id
+from services.scheduling import invites, models
+from services.scheduling.convert_plans import LoopRecord, plan_from_json, plan_to_json
+from services.scheduling.domain import model as dm
+from services.scheduling.domain.search import find_plans
+from services.scheduling.planning import Policy, check_plan, lock_interviewers, plan_span, wanted, with_gap
+from services.scheduling.store import directory as dir_store
+from services.scheduling.store import loops as loop_store
+from services.scheduling.store import reservations
+from services.scheduling.store import snapshot as snap
+
+
+@dataclass(frozen=True)
+class SearchQuery:
+    candidate_id: str
+    template_id: str
+    window: dm.TimeRange
+    mode: dm.LocationMode
+    office_id: str | None
+    max_plans: int
+    reschedule_loop: str | None = None
+
+
+class Booking:
+    def __init__(self, cache: snap.DirectoryCache, policy: Policy) -> None:
+        self.cache = cache
+        self.policy = policy
+
+    # ------------------------------------------------------------ search
+
+    def find(self, session: Session, query: SearchQuery, constraints: dm.Constraints, now: datetime) -> tuple[dm.SearchResult, str]:
+        """Ranked plans (or the reasons there are none) and the candidate's zone."""
+        candidate_row = dir_store.get_candidate(session, query.candidate_id)
+        template_row = dir_store.get_template(session, query.template_id)
+        if query.office_id:
+            dir_store.get_office(session, query.office_id)
+        exclude = None
+        if query.reschedule_loop:
+            record = loop_store.get_loop(session, query.reschedule_loop)
+            if record.loop.candidate_id != query.candidate_id:
+                raise InvalidArgument("reschedule_loop", "belongs to another candidate")
+            exclude = f"loops/{record.loop.id}"
+        directory = self.cache.get(session, now)
+        # Nothing outside notice..horizon can be planned, so read nothing outside it.
+        start = max(query.window.start, now + self.policy.min_notice)
+        end = min(query.window.end, now + self.policy.horizon)
+        reserved = snap.load_reserved(session, start, max(start, end), now, exclude_owner=exclude)
+        request = dm.SearchRequest(
+            candidate=snap.candidate(candidate_row),
+            template=snap.template(template_row),
+            window=query.window,
+            mode=query.mode,
+            office_id=query.office_id,
+            now=now,
+            constraints=constraints,
+            max_plans=query.max_plans,
+            min_notice=self.policy.min_notice,
+            horizon=self.policy.horizon,
+        )
+        return find_plans(request, snap.snapshot(directory, reserved, start, max(start, end))), candidate_row.time_zone
+
+    # ------------------------------------------------------------ booking
+
+    def _prepare(self, session: Session, plan: dm.Plan, constraints: dm.Constraints) -> tuple[models.CandidateRow, dm.Candidate, dm.LoopTemplate, dm.Plan]:
+        candidate_row = dir_store.get_candidate(session, plan.candidate_id)
+        template = snap.template(dir_store.get_template(session, plan.template_id))
+        return candidate_row, snap.candidate(candidate_row), template, with_gap(plan, template, constraints)
+
+    def book(self, session: Session, plan: dm.Plan, constraints: dm.Constraints, now: datetime) -> LoopRecord:
+        """Books every reservation, the loop and its invites, or nothing."""
+        candidate_row, candidate, template, plan = self._prepare(session, plan, constraints)
+        lock_interviewers(session, [i for s in plan.sessions for i in s.interviewer_ids])
+        directory = check_plan(session, self.cache, plan, candidate, template, constraints, self.policy, now)
+        return self._create_loop(session, plan, candidate_row, directory, now)
+
+    def _create_loop(self, session: Session, plan: dm.Plan, candidate_row: models.CandidateRow, directory: snap.Directory,
+                     now: datetime) -> LoopRecord:
+        loop_id = new_id()
+        session_ids = [new_id() for _ in plan.sessions]
+        reservations.reserve(session, f"loops/{loop_id}", wanted(plan, session_ids), now)
+        record = loop_store.add_loop(session, loop_id, plan, session_ids, invites.video_link(self.policy.video_link_base, loop_id),
+                                     candidate_row.time_zone, now)
+        context = self._context(candidate_row, directory)
+        for row in record.sessions:
+            invites.enqueue_request(session, record.loop, row, record.sessions, context)
+        return record
+
+    def _context(self, candidate_row: models.CandidateRow, directory: snap.Directory) -> invites.InviteContext:
+        return invites.InviteContext(self.policy.organizer_email, self.policy.organizer_name, candidate_row, directory)
+
+    # ------------------------------------------------------------ holds
+
+    def hold_ttl(self, ttl: timedelta | None) -> timedelta:
+        if ttl is None or not ttl:
+            return self.policy.default_hold_ttl
+        if ttl < timedelta(minutes=1) or ttl > self.policy.max_hold_ttl:
+            raise InvalidArgument("ttl", f"must be between 1 minute and {self.policy.max_hold_ttl}")
+        return ttl
+
+    def hold(self, session: Session, plan: dm.Plan, constraints: dm.Constraints, ttl: timedelta, now: datetime) -> tuple[models.HoldRow, str]:
+        """Reserves the plan's resources until `now + ttl` without booking it."""
+        candidate_row, candidate, template, plan = self._prepare(session, plan, constraints)
+        lock_interviewers(session, [i for s in plan.sessions for i in s.interviewer_ids])
+        check_plan(session, self.cache, plan, candidate, template, constraints, self.policy, now)
+        hold_id = new_id()
+        expire = now + ttl
+        session_ids = [f"h{k}" for k in range(len(plan.sessions))]
+        reservations.reserve(session, f"holds/{hold_id}", wanted(plan, session_ids), now, expire_time=expire)
+        row = models.HoldRow(id=hold_id, candidate_id=plan.candidate_id, plan=plan_to_json(plan), state=models.HoldState.ACTIVE,
+                             expire_time=expire, loop_id="", create_time=now)
+        session.add(row)
+        session.flush()
+        return row, candidate_row.time_zone
+
+    def _active_hold(self, session: Session, hold_id: str, now: datetime) -> models.HoldRow:
+        hold = loop_store.get_hold(session, hold_id, for_update=True)
+        if hold.state == models.HoldState.ACTIVE and hold.expire_time <= now:
+            reservations.release(session, f"holds/{hold.id}")
+            hold.state = models.HoldState.EXPIRED
+        if hold.state != models.HoldState.ACTIVE:
+            state = models.HoldState(hold.state).name
+            raise FailedPrecondition(f"holds/{hold_id} is {state.lower()}", reason=f"HOLD_{state}", subject=f"holds/{hold_id}")
+        return hold
+
+    def confirm_hold(self, session: Session, hold_id: str, constraints: dm.Constraints, now: datetime) -> LoopRecord:
+        """Books the held plan. It is checked again (constraints may have
+        changed meanwhile); the hold's own reservations do not block it."""
+        hold = self._active_hold(session, hold_id, now)
+        plan = plan_from_json(hold.plan)
+        candidate_row, candidate, template, plan = self._prepare(session, plan, constraints)
+        reservations.release(session, f"holds/{hold.id}")
+        lock_interviewers(session, [i for s in plan.sessions for i in s.interviewer_ids])
+        directory = check_plan(session, self.cache, plan, candidate, template, constraints, self.policy, now)
+        record = self._create_loop(session, plan, candidate_row, directory, now)
+        hold.state = models.HoldState.CONFIRMED
+        hold.loop_id = record.loop.id
+        return record
+
+    def release_hold(self, session: Session, hold_id: str, now: datetime) -> models.HoldRow:
+        hold = self._active_hold(session, hold_id, now)
+        reservations.release(session, f"holds/{hold.id}")
+        hold.state = models.HoldState.RELEASED
+        return hold
+
+    def expire_holds(self, session: Session, now: datetime) -> int:
+        """Marks lapsed holds expired and frees their reservations (the sweeper)."""
+        ids = loop_store.lapsed_holds(session, now)
+        for hold_id in ids:
+            reservations.release(session, f"holds/{hold_id}")
+        if ids:
+            loop_store.mark_expired(session, ids)
+        return len(ids)
+
+
+__all__ = ["Booking", "SearchQuery", "plan_span"]

@@ -151,7 +151,8 @@ class Changes:
         template = snap.template(dir_store.get_template(session, record.loop.template_id))
         directory = self.cache.get(session, now)
         end = row.end_time + timedelta(minutes=record.loop.gap_minutes)
-        reserved = snap.load_reserved(session, row.start_time, end, now)
+        # The loop's own reservations (its room, its other interviewers) are not in the way.
+        reserved = snap.load_reserved(session, row.start_time, end, now, exclude_owner=f"loops/{record.loop.id}")
         in_loop = {i for r in record.sessions for i in r.interviewer_ids}
         areas = rules.required_areas(template.sessions[row.position].area_rule, candidate)
         options = []

@@ -59,7 +59,9 @@ SERVICES: dict[str, ServiceFacts] = {
         callers=frozenset({"accommodations"}),
         external_callers=True,
         callees=frozenset({"accommodations", "notifications"}),
-        required_env=frozenset({"INTERVIEWS_TOKEN_SECRET", "ACCOMMODATIONS_ADDRESS", "NOTIFICATIONS_ADDRESS"}),
+        required_env=frozenset(
+            {"INTERVIEWS_TOKEN_SECRET", "ACCOMMODATIONS_ADDRESS", "NOTIFICATIONS_ADDRESS", "MAIL_FROM"}
+        ),
     ),
     "accommodations": ServiceFacts(
         name="accommodations",
@@ -77,9 +79,14 @@ SERVICES: dict[str, ServiceFacts] = {
         callers=frozenset({"scheduling", "accommodations"}),
         external_callers=False,
         callees=frozenset(),
-        required_env=frozenset({"INTERVIEWS_TOKEN_SECRET", "SMTP_HOST"}),
+        required_env=frozenset({"INTERVIEWS_TOKEN_SECRET", "SMTP_HOST", "MAIL_FROM"}),
     ),
 }
+
+# Scheduling writes MAIL_FROM/MAIL_FROM_NAME into each invite as ORGANIZER
+# (services/scheduling/planning.py); notifications sends the email From them.
+# RFC 6047: the organizer must match the sender, so both must see one value.
+MUST_AGREE = (("scheduling", "notifications"), ("MAIL_FROM", "MAIL_FROM_NAME"))
 
 # Secrets only their own service may receive (confidentiality: the reason
 # text is readable only inside accommodations; mail credentials only matter

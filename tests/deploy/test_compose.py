@@ -25,6 +25,7 @@ import yaml
 from deploy_facts import (
     DEPLOY,
     MIGRATE_MODULE,
+    MUST_AGREE,
     SECRET_OWNERS,
     SERVICES,
     module_file,
@@ -219,6 +220,13 @@ def test_each_service_gets_what_it_needs(name: str) -> None:
     if name == "notifications":
         assert env["SMTP_HOST"] in all_services and env["SMTP_HOST"] == "mailpit"
         assert env["SMTP_PORT"] == "1025" and env["SMTP_SECURITY"] == "none"
+
+
+def test_invite_organizer_and_sender_agree() -> None:
+    names, variables = MUST_AGREE
+    envs = [environment(services()[name]) for name in names]
+    for variable in variables:
+        assert len({env.get(variable) for env in envs}) == 1, variable
 
 
 def test_all_services_share_one_token_secret() -> None:

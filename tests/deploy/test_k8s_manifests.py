@@ -21,6 +21,7 @@ import kubernetes_validate
 import pytest
 from deploy_facts import (
     MIGRATE_MODULE,
+    MUST_AGREE,
     OVERLAYS,
     SECRET_OWNERS,
     SERVICES,
@@ -253,6 +254,14 @@ def test_each_service_gets_what_it_needs_and_no_one_elses_secrets(overlay: str, 
     # The data dir (mail fallback) is a writable volume.
     data_dir = env["INTERVIEWS_DATA_DIR"]
     assert data_dir in {m["mountPath"] for m in main_container(deployment)["volumeMounts"]}
+
+
+@pytest.mark.parametrize("overlay", sorted(OVERLAYS))
+def test_invite_organizer_and_sender_agree(overlay: str) -> None:
+    services, variables = MUST_AGREE
+    envs = [resolved_env(overlay, main_container(one(overlay, "Deployment", s))) for s in services]
+    for variable in variables:
+        assert {env.get(variable) for env in envs} == {envs[0][variable]}, variable
 
 
 @pytest.mark.parametrize("overlay", sorted(OVERLAYS))

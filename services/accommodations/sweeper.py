@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 from services.accommodations import notices, store
 from services.accommodations.domain.lifecycle import UNDECIDED_STATES, State
 from services.accommodations.domain.sla import SlaState, schedule, state_from_schedule
-from services.accommodations.models import OutboxMessage, TicketRow
+from services.accommodations.models import TicketRow
 from services.accommodations.tickets import Desk
 from services.core.db import Database
 
@@ -90,12 +90,10 @@ class SlaSweeper:
         for key, payload in alerts:
             try:
                 with self.db.transaction() as session:
-                    exists = session.scalar(select(OutboxMessage.id).where(OutboxMessage.idempotency_key == key))
-                    if exists is None:
-                        store.enqueue(session, store.TOPIC_SEND_MESSAGE, key, payload)
-                        queued += 1
+                    added = store.enqueue(session, store.TOPIC_SEND_MESSAGE, key, payload)
             except IntegrityError:
-                continue  # another replica queued the same alert first
+                continue  # another replica queued the same alert first (seen at commit)
+            queued += bool(added)
         if queued:
             self.after_write()
             log.info("sla alerts queued", extra={"count": queued})

@@ -37,7 +37,6 @@ def build(
     db = Database(settings.database_url("scheduling"), "scheduling")
     clients = ServiceClients(settings, "scheduling")
     booking = Booking(DirectoryCache(), Policy.from_settings(settings))
-    servicer = SchedulingServicer(db, booking, constraints or AccommodationsConstraints(clients), clock)
     relay = OutboxRelay(
         db,
         models.OutboxMessage,
@@ -45,6 +44,7 @@ def build(
         poll_interval=float(settings.get("SCHEDULING_OUTBOX_POLL_SECONDS", "0.5")),
         name="scheduling-outbox",
     )
+    servicer = SchedulingServicer(db, booking, constraints or AccommodationsConstraints(clients), clock, after_write=relay.wake)
     sweeper = HoldSweeper(db, booking, clock, interval=float(settings.get("SCHEDULING_HOLD_SWEEP_SECONDS", "30")))
 
     def register(server: grpc.Server) -> None:

@@ -154,7 +154,8 @@ def relay_handlers(clients: ServiceClients) -> dict:
         except grpc.RpcError as error:
             code = error.code() if hasattr(error, "code") else None
             if code in _PERMANENT:
-                raise PermanentDeliveryError(f"notifications refused the invite: {code.name}") from None
+                details = error.details() if hasattr(error, "details") else ""
+                raise PermanentDeliveryError(f"notifications refused the invite: {code.name}: {details}") from None
             raise
 
     def send(message: ClaimedMessage) -> None:

@@ -64,8 +64,11 @@ class _Page:
 
 
 class SchedulingServicer(scheduling_pb2_grpc.SchedulingServiceServicer):
-    def __init__(self, db: Database, booking: Booking, constraints: ConstraintsSource, clock: Clock) -> None:
+    def __init__(self, db: Database, booking: Booking, constraints: ConstraintsSource, clock: Clock,
+                 after_write: Callable[[], None] = lambda: None) -> None:
         self.db = db
+        # Called after a commit that wrote invites to the outbox: the relay sends them now.
+        self.after_write = after_write
         self.booking = booking
         self.changes = Changes(booking)
         self.constraints = constraints
@@ -73,6 +76,11 @@ class SchedulingServicer(scheduling_pb2_grpc.SchedulingServiceServicer):
 
     def _idempotent(self, method: str, request: Message, response_type: type, produce: Callable[[Any], Message]) -> Any:
         return run_idempotent(self.db, IdempotencyRecord, method, request, response_type, produce)
+
+    def _write_invites(self, method: str, request: Message, produce: Callable[[Any], Message]) -> pb.Loop:
+        loop = self._idempotent(method, request, pb.Loop, produce)
+        self.after_write()
+        return loop
 
     def _constraints(self, candidate_id: str) -> tuple[Any, dm.Constraints]:
         message = self.constraints.fetch(f"candidates/{candidate_id}")
@@ -337,7 +345,7 @@ class SchedulingServicer(scheduling_pb2_grpc.SchedulingServiceServicer):
         plan = cp.plan_from_proto(request.plan, "plan")
         _, constraints = self._constraints(plan.candidate_id)
         now = self.clock()
-        return self._idempotent("BookLoop", request, pb.Loop, lambda s: cp.loop_proto(self.booking.book(s, plan, constraints, now)))
+        return self._write_invites("BookLoop", request, lambda s: cp.loop_proto(self.booking.book(s, plan, constraints, now)))
 
     def GetLoop(self, request, context):
         grant = _grant("GetLoop")
@@ -367,14 +375,14 @@ class SchedulingServicer(scheduling_pb2_grpc.SchedulingServiceServicer):
         plan = cp.plan_from_proto(request.plan, "plan")
         _, constraints = self._constraints(plan.candidate_id)
         now = self.clock()
-        return self._idempotent("RescheduleLoop", request, pb.Loop, lambda s: cp.loop_proto(
+        return self._write_invites("RescheduleLoop", request, lambda s: cp.loop_proto(
             self.changes.reschedule(s, loop_id, plan, request.etag, constraints, now)))
 
     def CancelLoop(self, request, context):
         _grant("CancelLoop")
         loop_id = _id("loops/{loop}", request.name, "name")
         now = self.clock()
-        return self._idempotent("CancelLoop", request, pb.Loop, lambda s: cp.loop_proto(
+        return self._write_invites("CancelLoop", request, lambda s: cp.loop_proto(
             self.changes.cancel(s, loop_id, request.reason, request.etag, now)))
 
     def _loop_constraints(self, loop_id: str) -> dm.Constraints:
@@ -401,7 +409,7 @@ class SchedulingServicer(scheduling_pb2_grpc.SchedulingServiceServicer):
         replacement = _id("interviewers/{interviewer}", request.replacement, "replacement") if request.replacement else ""
         constraints = self._loop_constraints(loop_id)
         now = self.clock()
-        return self._idempotent("ReplaceInterviewer", request, pb.Loop, lambda s: cp.loop_proto(
+        return self._write_invites("ReplaceInterviewer", request, lambda s: cp.loop_proto(
             self.changes.replace(s, loop_id, request.session_id, interviewer, replacement, request.etag, constraints, now)))
 
     def RevalidateCandidateLoops(self, request, context):
@@ -448,7 +456,7 @@ class SchedulingServicer(scheduling_pb2_grpc.SchedulingServiceServicer):
         candidate_id = self._hold_owner(grant, hold_id)
         _, constraints = self._constraints(candidate_id)
         now = self.clock()
-        return self._idempotent("ConfirmHold", request, pb.Loop, lambda s: cp.loop_proto(
+        return self._write_invites("ConfirmHold", request, lambda s: cp.loop_proto(
             self.booking.confirm_hold(s, hold_id, constraints, now)))
 
     def ReleaseHold(self, request, context):

@@ -14,7 +14,7 @@ from typing import Any
 import grpc
 
 from services.core import auth
-from services.core.errors import DomainError
+from services.core.errors import DomainError, InvalidArgument
 from services.core.logs import method_var, principal_var, request_id_var
 
 log = logging.getLogger(__name__)
@@ -53,13 +53,19 @@ class ServerInterceptor(grpc.ServerInterceptor):
         if handler is None or details.method.startswith(self._public):
             return handler
         metadata = {key: value for key, value in (details.invocation_metadata or ())}
+        # gRPC answers INTERNAL when the request bytes do not parse (truncated,
+        # invalid UTF-8 in a string); the caller sent them, so it is theirs:
+        # parse failures reach the handler wrapper and become INVALID_ARGUMENT.
+        deserializer = _tolerant(handler.request_deserializer)
         if handler.unary_unary is not None:
             return handler._replace(
-                unary_unary=self._wrap(handler.unary_unary, details.method, metadata)
+                request_deserializer=deserializer,
+                unary_unary=self._wrap(handler.unary_unary, details.method, metadata),
             )
         if handler.unary_stream is not None:
             return handler._replace(
-                unary_stream=self._wrap(handler.unary_stream, details.method, metadata)
+                request_deserializer=deserializer,
+                unary_stream=self._wrap(handler.unary_stream, details.method, metadata),
             )
         return handler  # no client-streaming methods in our contracts
 
@@ -85,6 +91,8 @@ class ServerInterceptor(grpc.ServerInterceptor):
                     principal_token = auth.set_current_principal(principal)
                     if self._before_call is not None:
                         self._before_call(principal, method)
+                    if isinstance(request, _Malformed):
+                        raise InvalidArgument("request", f"not a valid message: {request.why}")
                     return behavior(request, context)
                 except DomainError as error:
                     outcome = error.code.name
@@ -106,6 +114,26 @@ class ServerInterceptor(grpc.ServerInterceptor):
                     var.reset(token)
 
         return wrapped
+
+
+class _Malformed:
+    """Stands in for a request whose bytes did not parse."""
+
+    def __init__(self, why: str) -> None:
+        self.why = why
+
+
+def _tolerant(deserialize: Callable[[bytes], Any] | None) -> Callable[[bytes], Any] | None:
+    if deserialize is None:
+        return None
+
+    def parse(raw: bytes) -> Any:
+        try:
+            return deserialize(raw)
+        except Exception as error:  # DecodeError, or anything a parser raises
+            return _Malformed(type(error).__name__)
+
+    return parse
 
 
 def _has_status(context: grpc.ServicerContext) -> bool:

@@ -28,8 +28,13 @@ def _email(key: str, template: int, recipient: str, parameters: dict[str, str]) 
     return key, request.SerializeToString(deterministic=True)
 
 
-def new_ticket(ticket: str, coordinator: str, office: str) -> tuple[str, bytes]:
-    return _email(f"{ticket}:new:{coordinator}", T.MESSAGE_TEMPLATE_NEW_TICKET, coordinator, {"ticket": ticket, "office": office})
+def new_ticket(ticket: str, coordinator: str, acknowledge_due: datetime) -> tuple[str, bytes]:
+    return _email(
+        f"{ticket}:new:{coordinator}",
+        T.MESSAGE_TEMPLATE_NEW_TICKET,
+        coordinator,
+        {"ticket": ticket, "due_time": acknowledge_due.isoformat()},
+    )
 
 
 def acknowledged(ticket: str, candidate_email: str, decision_due: datetime) -> tuple[str, bytes]:
@@ -37,11 +42,12 @@ def acknowledged(ticket: str, candidate_email: str, decision_due: datetime) -> t
         f"{ticket}:acknowledged",
         T.MESSAGE_TEMPLATE_TICKET_ACKNOWLEDGED,
         candidate_email,
-        {"ticket": ticket, "decision_due_time": decision_due.isoformat()},
+        {"ticket": ticket, "decide_by": decision_due.isoformat()},
     )
 
 
 def information_requested(ticket: str, candidate_email: str, version: int) -> tuple[str, bytes]:
+    # No "respond_by": a missing reply never ends the request, so there is no deadline.
     return _email(
         f"{ticket}:information-requested:{version}",
         T.MESSAGE_TEMPLATE_INFORMATION_REQUESTED,
@@ -61,11 +67,12 @@ def decided(ticket: str, candidate_email: str, outcome: int, version: int) -> tu
 
 def sla_alert(ticket: str, coordinator: str, deadline: str, sla_state: str, due: datetime) -> tuple[str, bytes]:
     # One email per ticket, deadline, state and recipient, whichever replica sweeps first.
+    # The template shows the due time (past when overdue); the key tells the states apart.
     return _email(
         f"{ticket}:sla:{deadline}:{sla_state}:{coordinator}",
         T.MESSAGE_TEMPLATE_SLA_AT_RISK,
         coordinator,
-        {"ticket": ticket, "deadline": deadline, "sla_state": sla_state, "due_time": due.isoformat()},
+        {"ticket": ticket, "due_time": due.isoformat()},
     )
 
 

@@ -308,8 +308,9 @@ class Desk:
         session.add(row)
         name = store.ticket_name(row.id)
         self._audit(session, caller, "ticket.submit", name, ["reason", "requested_adjustments"])
+        acknowledge_due = schedule(self.sla, self._clock_of(row), State.SUBMITTED, now).acknowledge_due
         for coordinator in self.coordinator_emails:
-            self._email(session, notices.new_ticket(name, coordinator, new.office))
+            self._email(session, notices.new_ticket(name, coordinator, acknowledge_due))
         return row.id
 
     def get(self, session: Session, caller: Caller, ticket_id: str) -> TicketView:

@@ -72,6 +72,9 @@ def acc_settings(settings, downstream):
         NOTIFICATIONS_ADDRESS=address,
         SCHEDULING_ADDRESS=address,
         ACCOMMODATIONS_SWEEP_INTERVAL_SECONDS="3600",
+        # The access matrix makes hundreds of calls as one coordinator in a few seconds.
+        INTERVIEWS_RATE_LIMIT_PER_SECOND="100000",
+        INTERVIEWS_RATE_LIMIT_BURST="100000",
     )
 
 

@@ -43,12 +43,13 @@ def test_alerts_once_per_state_and_not_while_paused(db):
     assert sweeper.sweep_once() == 0  # the same state is not announced twice
     alerts = sla_alerts(db)
     assert {a.recipient.email for a in alerts} == {"a@example.com", "b@example.com"}
-    assert all(a.parameters["sla_state"] == "at_risk" and a.parameters["deadline"] == "acknowledge" for a in alerts)
+    assert all(a.idempotency_key.endswith(("acknowledge:at_risk:a@example.com", "acknowledge:at_risk:b@example.com")) for a in alerts)
+    assert all(a.parameters["due_time"] == "2026-11-03T18:00:00+00:00" for a in alerts)
     assert all(a.template == notifications_pb2.MESSAGE_TEMPLATE_SLA_AT_RISK for a in alerts)
 
     clock.advance(hours=6)
     assert sweeper.sweep_once() == 2  # now overdue
-    assert {a.parameters["sla_state"] for a in sla_alerts(db)} == {"at_risk", "overdue"}
+    assert {a.idempotency_key.split(":")[3] for a in sla_alerts(db)} == {"at_risk", "overdue"}
 
     # Triaged (late), reviewed, then waiting for the candidate: the clock is stopped.
     db.run(lambda s: desk.triage(s, COORDINATOR, ticket, ""))
@@ -90,4 +91,4 @@ def test_first_interview_makes_a_ticket_overdue_before_five_days(db):
     clock.now = interview
     SlaSweeper(db, desk, interval_seconds=3600).sweep_once()
     alerts = sla_alerts(db)
-    assert [(a.parameters["deadline"], a.parameters["sla_state"]) for a in alerts] == [("decide", "overdue")]
+    assert [tuple(a.idempotency_key.split(":")[2:4]) for a in alerts] == [("decide", "overdue")]

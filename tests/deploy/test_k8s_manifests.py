@@ -374,6 +374,19 @@ def test_secret_template_is_complete_and_clearly_a_placeholder() -> None:
         assert "CHANGE-ME" in value, f"{key}: a placeholder must say so"
 
 
+@pytest.mark.parametrize("overlay", sorted(OVERLAYS))
+def test_every_setting_in_the_configmap_reaches_a_container(overlay: str) -> None:
+    # A key nothing reads is a trap: an operator edits it and nothing changes.
+    referenced = set()
+    for workload in [*objects(overlay, "Deployment"), *objects(overlay, "Job")]:
+        for container in all_containers(workload):
+            for entry in container.get("env", []):
+                ref = entry.get("valueFrom", {}).get("configMapKeyRef")
+                if ref:
+                    referenced.add(ref["key"])
+    assert set(config_data(overlay)) == referenced
+
+
 def test_production_never_applies_the_placeholder_secret() -> None:
     # `kubectl apply -k overlays/production` would otherwise overwrite the real
     # Secret with CHANGE-ME values.

@@ -12,6 +12,7 @@ health check script is run against a real gRPC health server on loopback.
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import sys
@@ -119,11 +120,11 @@ def context_files() -> list[str]:
     """Files of the repository a build context could contain (tracked or not, minus local state)."""
     skip = {".git", ".venv", "node_modules", ".pytest_cache", ".hypothesis", "data", "build"}
     files = []
-    for path in ROOT.rglob("*"):
-        relative = path.relative_to(ROOT)
-        if relative.parts[0] in skip or not path.is_file():
-            continue
-        files.append(relative.as_posix())
+    for directory, subdirectories, names in os.walk(ROOT):
+        if Path(directory) == ROOT:
+            subdirectories[:] = [d for d in subdirectories if d not in skip]
+        relative = Path(directory).relative_to(ROOT)
+        files.extend((relative / name).as_posix() for name in names)
     return files
 
 

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from services.scheduling.domain import grid, timeutil
-from services.scheduling.domain.model import LocationMode, MlArea, WeeklyInterval
+from services.scheduling.domain.model import LocationMode, MlArea, TimeRange, WeeklyInterval
 from services.scheduling.domain.search import find_plans
 from tests.scheduling.test_search_world import (
     EVERY_DAY,
@@ -92,6 +93,14 @@ def test_nonexistent_local_time_lands_after_the_gap():
     assert timeutil.local_to_minutes(LA, SPRING_FORWARD, 150) == minutes("2026-03-08T10:30")
 
 
+@given(st.datetimes(min_value=datetime(1971, 1, 1), max_value=datetime(2100, 1, 1)))
+def test_to_minutes_fast_path_agrees_with_datetime_arithmetic(naive):
+    instant = naive.replace(tzinfo=UTC)
+    expected = (instant - datetime(1970, 1, 1, tzinfo=UTC)) // timedelta(minutes=1)
+    assert timeutil.to_minutes(instant) == expected
+    assert timeutil.to_minutes(instant.astimezone(ZoneInfo(LA))) == expected
+
+
 def test_midnight_end_of_day_is_the_next_local_midnight():
     assert timeutil.local_to_minutes(LA, SPRING_FORWARD, 1440) == minutes("2026-03-09T07:00")
 
@@ -161,14 +170,18 @@ def test_grid_rounds_free_time_inward_and_busy_time_outward(items):
         assert ((touching >> k) & 1 == 1) == bool(slot & covered)
 
 
-@settings(max_examples=50)
-@given(st.integers(0, 10**6), st.integers(1, 200), st.integers(1, 200))
-def test_mask_busy_matches_mask_touching_for_second_precise_ranges(offset, start, length):
-    from services.scheduling.domain.model import TimeRange
-
+@settings(max_examples=80)
+@given(
+    st.integers(0, 10**6),
+    st.integers(1, 200),
+    st.integers(1, 200),
+    st.sampled_from([UTC, ZoneInfo(LA), ZoneInfo("Asia/Kolkata")]),
+)
+def test_mask_busy_matches_mask_touching_for_second_precise_ranges(offset, start, length, tz):
     base = utc("2026-12-07T00:00")
     g = grid.SlotGrid(timeutil.to_minutes(base), timeutil.to_minutes(base) + 600)
-    begin = base + timedelta(seconds=offset % 36000)
+    # Instants may come in any zone (only UTC takes the fast path); the result must not care.
+    begin = (base + timedelta(seconds=offset % 36000)).astimezone(tz)
     end = begin + timedelta(seconds=start * length)
     expected = g.mask_touching(
         [(timeutil.to_minutes(begin), timeutil.to_minutes_ceil(end))]

@@ -10,7 +10,7 @@ sizes are tiny (a handful of seats, tens of candidates per seat).
 from __future__ import annotations
 
 from services.scheduling.domain.grid import has
-from services.scheduling.domain.space import SearchSpace
+from services.scheduling.domain.space import SearchSpace, SessionSpec
 
 
 def assign_interviewers(
@@ -28,16 +28,18 @@ def assign_interviewers(
     options: list[list[str]] = []
     seat_session: list[int] = []
     for spec, slot in zip(space.sessions, layout, strict=True):
+        # The first 2 * seats free people hold the first `seats` not avoided (at most `seats`
+        # are avoided), and every avoided one met before them: the list below is the same
+        # as from a scan of the whole pool.
         preferred: list[str] = []
         avoided: list[str] = []
-        for interviewer, starts in space.ordered_pool(spec, space.grid.minute(slot)):
-            if (starts >> slot) & 1:
-                if interviewer in avoid:
-                    avoided.append(interviewer)
-                else:
-                    preferred.append(interviewer)
-                    if len(preferred) == seats_total:
-                        break
+        for interviewer in _free_prefix(space, spec, slot, 2 * seats_total):
+            if interviewer in avoid:
+                avoided.append(interviewer)
+            else:
+                preferred.append(interviewer)
+                if len(preferred) == seats_total:
+                    break
         free = (preferred + avoided)[:seats_total]
         if len(free) < spec.needed:
             return None
@@ -65,6 +67,26 @@ def assign_interviewers(
     for interviewer, seat in holder.items():
         teams[seat_session[seat]].append(interviewer)
     return tuple(tuple(sorted(team)) for team in teams)
+
+
+def _free_prefix(space: SearchSpace, spec: SessionSpec, slot: int, limit: int) -> list[str]:
+    """The first `limit` pool members free for the session at `slot`, least loaded first.
+
+    Cached per (session, slot): both plans at one start, and every first-day start of a
+    multi-day loop that reuses a later day's start, read the same list.
+    """
+    key = (spec.index, slot)
+    found = space.free_prefixes.get(key)
+    if found is None:
+        found = []
+        byte, bit = slot >> 3, 1 << (slot & 7)
+        for interviewer in space.ordered_pool(spec, space.grid.minute(slot)):
+            if space.starts_lookup(interviewer, spec.slots)[byte] & bit:
+                found.append(interviewer)
+                if len(found) == limit:
+                    break
+        space.free_prefixes[key] = found
+    return found
 
 
 def assign_rooms(

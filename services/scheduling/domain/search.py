@@ -50,7 +50,7 @@ from services.scheduling.domain.model import (
     SearchResult,
 )
 from services.scheduling.domain.space import SearchSpace
-from services.scheduling.domain.timeutil import from_minutes, to_minutes
+from services.scheduling.domain.timeutil import from_minutes
 from services.scheduling.domain.validate import validate_plan
 
 __all__ = ["find_plans", "validate_plan", "PLANS_PER_START", "MAX_FAILED_CHECKS"]
@@ -98,9 +98,13 @@ def find_plans(request: SearchRequest, directory: DirectorySnapshot) -> SearchRe
             if bound <= best.threshold():
                 continue
             staffed = False
-            for plan in _plans_at(space, layout, days, rooms, travel, preferred):
-                best.add(plan)
+            for staff in _staffings(space, layout):
                 staffed = True
+                best.count_start(first_minute)
+                parts = _score_parts(space, layout, days, staff, travel, preferred)
+                # Plans are only built (datetimes, dataclasses) when they enter the top k.
+                if scoring.combine(parts) > best.threshold():
+                    best.add(_build_plan(space, layout, days, staff, rooms, parts))
             failed += not staffed
             if failed >= MAX_FAILED_CHECKS:
                 break
@@ -267,24 +271,41 @@ def _room_pairs(
     return pairs
 
 
-def _plans_at(
+def _staffings(space: SearchSpace, layout: list[int]) -> Iterator[tuple[tuple[str, ...], ...]]:
+    """Up to PLANS_PER_START different staffings of one layout (the second avoids the first)."""
+    first = assign_interviewers(space, layout)
+    if first is None:
+        return
+    yield first
+    for _ in range(PLANS_PER_START - 1):
+        avoid = frozenset(i for team in first for i in team)
+        other = assign_interviewers(space, layout, avoid)
+        if other is None or other == first:
+            return
+        yield other
+        first = other
+
+
+def _score_parts(
     space: SearchSpace,
     layout: list[int],
     days: int,
-    rooms: list[str | None],
+    staff: tuple[tuple[str, ...], ...],
     travel: float,
     preferred: float,
-) -> Iterator[Plan]:
-    """Up to PLANS_PER_START distinct plans for one layout (different interviewers)."""
-    seen: list[tuple[tuple[str, ...], ...]] = []
-    avoid: frozenset[str] = frozenset()
-    for _ in range(PLANS_PER_START):
-        staff = assign_interviewers(space, layout, avoid)
-        if staff is None or staff in seen:
-            return
-        seen.append(staff)
-        yield _build_plan(space, layout, days, staff, rooms, travel, preferred)
-        avoid = frozenset(i for team in staff for i in team)
+) -> dict[str, float]:
+    loads = [
+        space.week_load(i, space.grid.minute(slot))
+        for slot, team in zip(layout, staff, strict=True)
+        for i in team
+    ]
+    return {
+        "earliness": scoring.earliness(space.grid.minute(layout[0]), space.earliest),
+        "days": scoring.days_part(days),
+        "load_balance": scoring.load_part(loads),
+        "travel": travel,
+        "preferred_hours": preferred,
+    }
 
 
 def _build_plan(
@@ -293,42 +314,31 @@ def _build_plan(
     days: int,
     staff: tuple[tuple[str, ...], ...],
     rooms: list[str | None],
-    travel: float,
-    preferred: float,
+    parts: dict[str, float],
 ) -> Plan:
     request = space.request
-    sessions = []
-    loads = []
-    for spec, (start, end), team, room_id in zip(
-        space.sessions, _times(space, layout), staff, rooms, strict=True
-    ):
-        loads.extend(space.week_load(i, start) for i in team)
-        sessions.append(
-            PlannedSession(
-                index=spec.index,
-                title=spec.template.title,
-                kind=spec.template.kind,
-                start=from_minutes(start),
-                end=from_minutes(end),
-                interviewer_ids=team,
-                room_id=room_id,
-                remote=space.remote,
-                adjustments=spec.adjustments,
-            )
+    sessions = tuple(
+        PlannedSession(
+            index=spec.index,
+            title=spec.template.title,
+            kind=spec.template.kind,
+            start=from_minutes(start),
+            end=from_minutes(end),
+            interviewer_ids=team,
+            room_id=room_id,
+            remote=space.remote,
+            adjustments=spec.adjustments,
         )
-    parts = {
-        "earliness": scoring.earliness(space.grid.minute(layout[0]), space.earliest),
-        "days": scoring.days_part(days),
-        "load_balance": scoring.load_part(loads),
-        "travel": travel,
-        "preferred_hours": preferred,
-    }
+        for spec, (start, end), team, room_id in zip(
+            space.sessions, _times(space, layout), staff, rooms, strict=True
+        )
+    )
     return Plan(
         candidate_id=request.candidate.id,
         template_id=request.template.id,
         mode=LocationMode.REMOTE if space.remote else LocationMode.ONSITE,
         office_id=space.office_id,
-        sessions=tuple(sessions),
+        sessions=sessions,
         score=scoring.combine(parts),
         score_breakdown=parts,
         days=days,
@@ -346,7 +356,7 @@ class _TopPlans:
         self.limit = limit
         self.plans: list[Plan] = []
         self._threshold = float("-inf")
-        self._per_start: dict[int, int] = {}  # plans built per first start, kept or not
+        self._per_start: dict[int, int] = {}  # staffings found per first start
 
     @staticmethod
     def _key(plan: Plan):
@@ -357,9 +367,11 @@ class _TopPlans:
             tuple(s.interviewer_ids for s in plan.sessions),
         )
 
+    def count_start(self, first_minute: int) -> None:
+        """Note one more staffing found at this first start (kept or not)."""
+        self._per_start[first_minute] = self._per_start.get(first_minute, 0) + 1
+
     def add(self, plan: Plan) -> None:
-        first = to_minutes(plan.sessions[0].start)
-        self._per_start[first] = self._per_start.get(first, 0) + 1
         self.plans.append(plan)
         self.plans.sort(key=self._key)
         kept = self._select()
@@ -381,7 +393,7 @@ class _TopPlans:
         return kept
 
     def full_at(self, first_minute: int) -> bool:
-        """Whether PLANS_PER_START plans already start at this minute."""
+        """Whether PLANS_PER_START staffings were already found at this first start."""
         return self._per_start.get(first_minute, 0) >= PLANS_PER_START
 
     def threshold(self) -> float:

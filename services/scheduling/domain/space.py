@@ -14,7 +14,7 @@ from datetime import date, timedelta
 
 from services.core.errors import InvalidArgument
 from services.scheduling.domain import rules
-from services.scheduling.domain.grid import SlotGrid, at_least, run_starts, slots_for
+from services.scheduling.domain.grid import SlotGrid, run_starts, slots_for
 from services.scheduling.domain.model import (
     DirectorySnapshot,
     Interviewer,
@@ -144,13 +144,19 @@ class SearchSpace:
 
         self._zone_calendars: dict[str, ZoneCalendar] = {}
         self._hours_masks: dict[tuple, int] = {}
+        self._hours_by_person: dict[str, int] = {}
+        self._start_bytes: dict[tuple[str, int], bytes] = {}
         self._free: dict[tuple[str, bool], int] = {}
         self._starts: dict[tuple[str, int], int] = {}
         self._room_starts: dict[tuple[str, int], int] = {}
         self._loads: dict[str, tuple[dict[date, int], dict[date, int]]] = {}
         self._same_day: dict[int, int] = {}
         self._session_masks: dict[int, int] = {}
-        self._ordered: dict[tuple[int, int], list[tuple[str, int]]] = {}
+        self._ordered: dict[tuple[int, int], list[str]] = {}
+        self._day_loads: dict[int, dict[str, int]] = {}
+        self._week_of: dict[tuple[str, int], date | None] = {}
+        # (session index, slot) -> first free pool members; owned by assign.py.
+        self.free_prefixes: dict[tuple[int, int], list[str]] = {}
 
     # ------------------------------------------------------------ sessions
 
@@ -226,11 +232,17 @@ class SearchSpace:
         return per_day, per_week
 
     def week_load(self, interviewer_id: str, minute: int) -> int:
-        iv = self.directory.interviewers[interviewer_id]
-        day = self.zone_calendar(iv.time_zone).date_of(minute)
-        if day is None:
+        """Interviews the person already has in the ISO week (their zone) holding `minute`."""
+        if not self.directory.interviewer_sessions.get(interviewer_id):
             return 0
-        return self.loads(interviewer_id)[1].get(monday(day), 0)
+        iv = self.directory.interviewers[interviewer_id]
+        key = (iv.time_zone, minute)
+        week = self._week_of.get(key)
+        if week is None:
+            day = self.zone_calendar(iv.time_zone).date_of(minute)
+            week = monday(day) if day is not None else None
+            self._week_of[key] = week
+        return self.loads(interviewer_id)[1].get(week, 0)
 
     # ------------------------------------------------------------ availability bitsets
 
@@ -256,6 +268,10 @@ class SearchSpace:
         return mask
 
     def _hours_mask(self, iv: Interviewer) -> int:
+        """Working hours as slots; shared by interviewers with the same zone and hours."""
+        mask = self._hours_by_person.get(iv.id)
+        if mask is not None:
+            return mask
         key = (iv.time_zone, iv.working_hours)
         mask = self._hours_masks.get(key)
         if mask is None:
@@ -264,6 +280,7 @@ class SearchSpace:
             )
             mask = self.grid.mask_inside(expand_weekly(iv.time_zone, iv.working_hours, days))
             self._hours_masks[key] = mask
+        self._hours_by_person[iv.id] = mask
         return mask
 
     def _full_days(self, iv: Interviewer) -> list[Interval]:
@@ -294,6 +311,21 @@ class SearchSpace:
             self._starts[key] = mask
         return mask
 
+    def starts_lookup(self, interviewer_id: str, slots: int) -> bytes:
+        """`interviewer_starts` as little-endian bytes: bit k is byte k >> 3, bit k & 7.
+
+        Testing one bit of a 4,000-bit int costs a shift of the whole int; a byte lookup does
+        not, and the exact check tests hundreds of (interviewer, start) pairs.
+        """
+        key = (interviewer_id, slots)
+        table = self._start_bytes.get(key)
+        if table is None:
+            table = self.interviewer_starts(interviewer_id, slots).to_bytes(
+                (self.grid.size >> 3) + 1, "little"
+            )
+            self._start_bytes[key] = table
+        return table
+
     def room_starts(self, room_id: str, slots: int) -> int:
         key = (room_id, slots)
         mask = self._room_starts.get(key)
@@ -303,19 +335,21 @@ class SearchSpace:
             self._room_starts[key] = mask
         return mask
 
-    def ordered_pool(self, spec: SessionSpec, minute: int) -> list[tuple[str, int]]:
-        """The session's pool as (id, start mask), least loaded first, for one candidate day.
+    def ordered_pool(self, spec: SessionSpec, minute: int) -> list[str]:
+        """The session's pool, least loaded first, for the candidate day of `minute`.
 
         Loads are read at the first session start asked for that day: the order is a
         preference, computed once per day because sorting per start would dominate the search.
         """
-        key = (spec.index, self.candidate_day_index(minute))
+        day = self.candidate_day_index(minute)
+        key = (spec.index, day)
         ordered = self._ordered.get(key)
         if ordered is None:
-            ordered = sorted(
-                ((i, self.interviewer_starts(i, spec.slots)) for i in spec.pool),
-                key=lambda item: (self.week_load(item[0], minute), item[0]),
-            )
+            loads = self._day_loads.setdefault(day, {})
+            for i in spec.pool:
+                if i not in loads:
+                    loads[i] = self.week_load(i, minute)
+            ordered = sorted(spec.pool, key=lambda i: (loads[i], i))
             self._ordered[key] = ordered
         return ordered
 
@@ -323,20 +357,47 @@ class SearchSpace:
         return self.directory.rooms[room_id]
 
     def session_mask(self, spec: SessionSpec) -> int:
-        """Start slots at which this session alone fits: candidate, interviewers and a room."""
+        """Start slots at which this session alone fits: candidate, interviewers and a room.
+
+        The interviewer part counts, per start, the pool members free for the whole session
+        and keeps starts with at least `needed`. It stops adding members as soon as no start
+        still short of people lies in the remaining members' working hours: large pools (an
+        ANY session draws on everyone) are usually settled by their first few dozen members,
+        so the rest never need their busy time turned into bitsets.
+        """
         mask = self._session_masks.get(spec.index)
         if mask is not None:
             return mask
-        mask = run_starts(self.candidate_mask, spec.slots)
-        if self.office_id is not None and mask:
+        target = run_starts(self.candidate_mask, spec.slots)
+        if self.office_id is not None and target:
             rooms = 0
             for room_id in spec.rooms:
                 rooms |= self.room_starts(room_id, spec.slots)
-            mask &= rooms
-        if mask:
-            mask &= at_least(
-                [self.interviewer_starts(i, spec.slots) for i in spec.pool], spec.needed
-            )
+            target &= rooms
+        mask = 0
+        if target:
+            # Members with rare working hours (few share them) first, then the common ones.
+            # suffix[k] holds the hours of members k.. : once no start still short of people
+            # lies in anyone's remaining hours, the count is final and the rest is skipped.
+            hours = {i: self._hours_mask(self.directory.interviewers[i]) for i in spec.pool}
+            sharing: dict[int, int] = {}
+            for h in hours.values():
+                sharing[id(h)] = sharing.get(id(h), 0) + 1
+            order = sorted(spec.pool, key=lambda i: (sharing[id(hours[i])], i))
+            suffix = [0] * (len(order) + 1)
+            for k in range(len(order) - 1, -1, -1):
+                suffix[k] = suffix[k + 1] | hours[order[k]]
+            target &= run_starts(suffix[0], spec.slots)
+            levels = [0] * spec.needed  # levels[j]: starts with at least j+1 members free
+            top = spec.needed - 1
+            for k, interviewer_id in enumerate(order):
+                if not target & ~levels[top] & suffix[k]:
+                    break
+                free = self.interviewer_starts(interviewer_id, spec.slots) & target
+                for j in range(top, 0, -1):
+                    levels[j] |= levels[j - 1] & free
+                levels[0] |= free
+            mask = levels[top] & target
         self._session_masks[spec.index] = mask
         return mask
 

@@ -30,10 +30,15 @@ Interval = tuple[int, int]
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MINUTE = timedelta(minutes=1)
+_EPOCH_ORDINAL = _EPOCH.toordinal()
 
 
 def to_minutes(instant: datetime) -> int:
     """Epoch minutes of an aware instant, rounded down (seconds are dropped)."""
+    if instant.tzinfo is UTC:
+        # From the fields: about twice as fast as subtracting datetimes, and this runs for
+        # every booked session the load limits count.
+        return (instant.toordinal() - _EPOCH_ORDINAL) * 1440 + instant.hour * 60 + instant.minute
     return (instant - _EPOCH) // _MINUTE
 
 

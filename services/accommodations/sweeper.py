@@ -64,7 +64,7 @@ class SlaSweeper:
         )
         alerts = []
         for row in rows:
-            clock = self.desk._clock_of(row)
+            clock = self.desk.sla_clock(row)
             state = State(row.state)
             sched = schedule(self.desk.sla, clock, state, now)
             label = _ALERT_STATES.get(state_from_schedule(sched, clock, state, now))

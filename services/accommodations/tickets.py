@@ -158,7 +158,7 @@ class Desk:
             now=self.clock(),
         )
 
-    def _clock_of(self, row: TicketRow) -> SlaClock:
+    def sla_clock(self, row: TicketRow) -> SlaClock:
         return SlaClock(
             submit_time=row.create_time,
             acknowledge_time=row.acknowledge_time,
@@ -169,7 +169,7 @@ class Desk:
         )
 
     def _refresh_sla(self, row: TicketRow, now: datetime) -> None:
-        sched = schedule(self.sla, self._clock_of(row), State(row.state), now)
+        sched = schedule(self.sla, self.sla_clock(row), State(row.state), now)
         row.next_due_time = sched.next_due_time
         row.at_risk_time = sched.at_risk_time
 
@@ -217,7 +217,7 @@ class Desk:
             raise PermissionDenied("no view of tickets for this role", reason="ACCESS_DENIED")
         fields = visible_fields(role_view, single_read=single_read)
         now = self.clock()
-        clock = self._clock_of(row)
+        clock = self.sla_clock(row)
         state = State(row.state)
         sched = schedule(self.sla, clock, state, now)
         sla = SlaView(
@@ -308,7 +308,7 @@ class Desk:
         session.add(row)
         name = store.ticket_name(row.id)
         self._audit(session, caller, "ticket.submit", name, ["reason", "requested_adjustments"])
-        acknowledge_due = schedule(self.sla, self._clock_of(row), State.SUBMITTED, now).acknowledge_due
+        acknowledge_due = schedule(self.sla, self.sla_clock(row), State.SUBMITTED, now).acknowledge_due
         for coordinator in self.coordinator_emails:
             self._email(session, notices.new_ticket(name, coordinator, acknowledge_due))
         return row.id
@@ -388,7 +388,7 @@ class Desk:
         self._changed(row, now)
         name = store.ticket_name(row.id)
         self._audit(session, caller, "ticket.triage", name, ["state"])
-        sched = schedule(self.sla, self._clock_of(row), State(row.state), now)
+        sched = schedule(self.sla, self.sla_clock(row), State(row.state), now)
         self._email(session, notices.acknowledged(name, row.candidate_email, sched.decision_due))
         return self._read(session, row, caller, "ticket.read")
 
@@ -437,7 +437,7 @@ class Desk:
         now = self.clock()
         if row.decide_time is None:  # the SLA is about the first decision
             row.decide_time = now
-            clock = self._clock_of(row)
+            clock = self.sla_clock(row)
             sched = schedule(self.sla, clock, State(row.state), now)
             row.sla_outcome = state_from_schedule(sched, clock, State(row.state), now).value
         row.decision_outcome = decision.outcome
@@ -505,7 +505,7 @@ class Desk:
         self._apply(row, Action.WITHDRAW)
         now = self.clock()
         if row.paused_since is not None:
-            row.paused_seconds = resume(self.sla, self._clock_of(row), now).paused_total.total_seconds()
+            row.paused_seconds = resume(self.sla, self.sla_clock(row), now).paused_total.total_seconds()
             row.paused_since = None
         self._changed(row, now)
         self._audit(session, caller, "ticket.withdraw", store.ticket_name(row.id), ["state"])
@@ -566,7 +566,7 @@ class Desk:
         message = self._add_message_row(session, row, caller, visibility, body, now)
         if caller.role is Role.CANDIDATE and State(row.state) is State.AWAITING_CANDIDATE:
             self._apply(row, Action.CANDIDATE_REPLY)
-            row.paused_seconds = resume(self.sla, self._clock_of(row), now).paused_total.total_seconds()
+            row.paused_seconds = resume(self.sla, self.sla_clock(row), now).paused_total.total_seconds()
             row.paused_since = None
         self._changed(row, now)
         name = store.ticket_name(row.id)

@@ -165,6 +165,9 @@ def settings(tmp_path: Path, database_urls: dict[str, str]) -> Settings:
         # has tests of its own (tests/core/test_ratelimit.py).
         "INTERVIEWS_RATE_LIMIT_PER_SECOND": "0",
         **{f"{service.upper()}_DATABASE_URL": url for service, url in database_urls.items()},
+        # Peers are unreachable unless a test starts them and says where:
+        # never a service someone happens to run on the default ports.
+        **{f"{service.upper()}_ADDRESS": "127.0.0.1:9" for service in SERVICES},
     }
     return Settings.from_env(env)
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Sequence
 from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -75,20 +76,33 @@ def issue_token(
     return jwt.encode(claims, secret, algorithm=ALGORITHM)
 
 
-def verify_token(secret: str, token: str) -> Principal:
-    try:
-        claims = jwt.decode(
-            token,
-            secret,
-            algorithms=[ALGORITHM],
-            audience=AUDIENCE,
-            issuer=ISSUER,
-            options={"require": ["exp", "iat", "sub", "iss", "aud"]},
-        )
-    except jwt.ExpiredSignatureError:
-        raise Unauthenticated("token expired", reason="TOKEN_EXPIRED") from None
-    except jwt.InvalidTokenError:
-        raise Unauthenticated("invalid token", reason="TOKEN_INVALID") from None
+def verify_token(secrets: str | Sequence[str], token: str) -> Principal:
+    """The principal of a valid token signed with any of `secrets`.
+
+    Several secrets make rotation seamless: sign with the new one while the
+    previous ones still verify until the tokens they signed have expired.
+    """
+    candidates = [secrets] if isinstance(secrets, str) else list(secrets)
+    claims = None
+    for secret in candidates:
+        try:
+            claims = jwt.decode(
+                token,
+                secret,
+                algorithms=[ALGORITHM],
+                audience=AUDIENCE,
+                issuer=ISSUER,
+                options={"require": ["exp", "iat", "sub", "iss", "aud"]},
+            )
+            break
+        except jwt.InvalidSignatureError:
+            continue  # signed with another secret, perhaps the next one
+        except jwt.ExpiredSignatureError:
+            raise Unauthenticated("token expired", reason="TOKEN_EXPIRED") from None
+        except jwt.InvalidTokenError:
+            raise Unauthenticated("invalid token", reason="TOKEN_INVALID") from None
+    if claims is None:
+        raise Unauthenticated("invalid token", reason="TOKEN_INVALID")
     try:
         role = Role(claims.get("role"))
     except ValueError:

@@ -127,6 +127,13 @@ class Settings:
             return explicit
         return read_or_create_secret(self.data_dir / "secrets" / "token-secret")
 
+    @property
+    def token_verification_secrets(self) -> list[str]:
+        """The current secret first, then `INTERVIEWS_TOKEN_PREVIOUS_SECRETS`
+        (comma-separated), which still verify during a rotation."""
+        previous = [s.strip() for s in (self.get("INTERVIEWS_TOKEN_PREVIOUS_SECRETS") or "").split(",") if s.strip()]
+        return [self.token_secret, *previous]
+
     def address(self, service: str) -> str:
         """Where another service listens, `<SERVICE>_ADDRESS` or localhost."""
         return self.get(f"{service.upper()}_ADDRESS") or f"localhost:{self.ports[service]}"

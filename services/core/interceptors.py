@@ -38,12 +38,12 @@ def current_context() -> grpc.ServicerContext | None:
 class ServerInterceptor(grpc.ServerInterceptor):
     def __init__(
         self,
-        token_secret: str,
+        token_secrets: str | Collection[str],
         *,
         public_prefixes: Collection[str] = PUBLIC_SERVICE_PREFIXES,
         before_call: Callable[[auth.Principal, str], None] | None = None,
     ) -> None:
-        self._secret = token_secret
+        self._secrets = [token_secrets] if isinstance(token_secrets, str) else list(token_secrets)
         self._public = tuple(public_prefixes)
         # Hook for per-caller limits (rate limiting); raises a DomainError to refuse.
         self._before_call = before_call
@@ -85,7 +85,7 @@ class ServerInterceptor(grpc.ServerInterceptor):
                 context.set_trailing_metadata((("x-request-id", request_id),))
                 try:
                     principal = auth.verify_token(
-                        self._secret, auth.token_from_metadata(metadata.get("authorization"))
+                        self._secrets, auth.token_from_metadata(metadata.get("authorization"))
                     )
                     tokens.append((principal_var, principal_var.set(f"{principal.role.value}:{principal.subject}")))
                     principal_token = auth.set_current_principal(principal)

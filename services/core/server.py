@@ -86,7 +86,7 @@ def start_server(spec: ServiceSpec, settings: Settings, *, port: int | None = No
     ]
     server = grpc.server(
         futures.ThreadPoolExecutor(max_workers=settings.grpc_max_workers, thread_name_prefix=spec.name),
-        interceptors=[ServerInterceptor(settings.token_secret, before_call=spec.before_call or default_limits(settings))],
+        interceptors=[ServerInterceptor(settings.token_verification_secrets, before_call=spec.before_call or default_limits(settings))],
         options=options,
         # Past this many calls in flight new calls get RESOURCE_EXHAUSTED
         # instead of queueing without bound.

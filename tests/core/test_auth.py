@@ -48,3 +48,25 @@ def test_require_role():
             require_role(Role.COORDINATOR)
     finally:
         reset_current_principal(handle)
+
+
+def test_previous_secrets_verify_during_rotation():
+    old, new = SECRET, "the-new-secret-after-rotation-000000000000"
+    old_token = issue_token(old, "r@example.com", Role.RECRUITER)
+    new_token = issue_token(new, "r@example.com", Role.RECRUITER)
+    assert verify_token([new, old], old_token).subject == "r@example.com"
+    assert verify_token([new, old], new_token).subject == "r@example.com"
+    with pytest.raises(Unauthenticated):
+        verify_token([new], old_token)
+    expired_old = issue_token(old, "r@example.com", Role.RECRUITER, now=datetime.now(UTC) - timedelta(days=1), ttl=timedelta(hours=1))
+    with pytest.raises(Unauthenticated) as caught:
+        verify_token([new, old], expired_old)
+    assert caught.value.reason == "TOKEN_EXPIRED"
+
+
+def test_settings_list_current_then_previous_secrets(tmp_path):
+    from services.core.config import Settings
+
+    settings = Settings.from_env({"INTERVIEWS_DATA_DIR": str(tmp_path), "INTERVIEWS_TOKEN_SECRET": "new",
+                                  "INTERVIEWS_TOKEN_PREVIOUS_SECRETS": "old1, old2,"})
+    assert settings.token_verification_secrets == ["new", "old1", "old2"]

@@ -1,0 +1,180 @@
+"""One cohort run, end to end: greedy baseline, options, CP-SAT, within a time limit.
+
+Stages and their share of the progress bar: greedy (0-15 %), options (15-35 %), solving
+(35-100 %, by elapsed time, since CP-SAT cannot say how far it is). The greedy baseline always
+runs to completion unless cancelled, because it is what the result may never fall below; option
+generation may use at most `OPTION_SHARE` of the time limit (entries it did not reach keep their
+greedy plan as their only option), and CP-SAT gets what is left. Cancelling returns the best
+assignment known at that moment, which is always a valid one.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Sequence
+
+from services.scheduling.cohort import options as option_gen
+from services.scheduling.cohort.greedy import greedy
+from services.scheduling.cohort.model import CohortResult, Load, Progress, Source
+from services.scheduling.cohort.solver import WORKERS, solve
+from services.scheduling.domain.model import DirectorySnapshot, Plan, SearchRequest
+
+OPTION_SHARE = 0.4
+GREEDY_END, OPTIONS_END = 0.15, 0.35
+# Below this, starting CP-SAT is pointless: the greedy result is returned as is.
+MIN_SOLVE_SECONDS = 0.5
+COLLIDES = "every plan found for this candidate collides with loops placed for others"
+
+
+def loads_of(plans: Sequence[Plan | None]) -> dict[str, Load]:
+    out: dict[str, Load] = {}
+    for plan in plans:
+        if plan is None:
+            continue
+        for session in plan.sessions:
+            minutes = int((session.end - session.start).total_seconds() // 60)
+            for interviewer_id in session.interviewer_ids:
+                old = out.get(interviewer_id, Load())
+                out[interviewer_id] = Load(old.sessions + 1, old.minutes + minutes)
+    return out
+
+
+def peak_load(plans: Sequence[Plan | None]) -> int:
+    return max((load.sessions for load in loads_of(plans).values()), default=0)
+
+
+def run_cohort(
+    entries: Sequence[SearchRequest],
+    directory: DirectorySnapshot,
+    *,
+    time_limit: float,
+    stop: threading.Event | None = None,
+    progress: Callable[[Progress], None] = lambda p: None,
+    workers: int = WORKERS,
+    seed: int = 0,
+) -> CohortResult:
+    """Assign at most one plan per entry: as many loops as possible, then balanced load."""
+    started = time.monotonic()
+    stop = stop or threading.Event()
+    count = max(1, len(entries))
+
+    base = greedy(
+        entries,
+        directory,
+        should_stop=stop.is_set,
+        on_entry=lambda done, loops: progress(
+            Progress(GREEDY_END * done / count, "greedy", loops)
+        ),
+    )
+    greedy_loops = sum(p is not None for p in base.plans)
+
+    def finish(
+        plans: Sequence[Plan | None],
+        reasons: Sequence[str],
+        *,
+        source: Source = Source.GREEDY,
+        status: str = "NOT_RUN",
+        bound: int | None = None,
+        possible: int | None = None,
+        option_count: int = 0,
+        first: float | None = None,
+        best: float | None = None,
+    ) -> CohortResult:
+        loops = sum(p is not None for p in plans)
+        progress(Progress(1.0, "done", loops))
+        return CohortResult(
+            plans=tuple(plans),
+            reasons=tuple(reasons),
+            greedy_loops=greedy_loops,
+            loops_possible=len(entries) if possible is None else possible,
+            upper_bound=bound,
+            source=source,
+            solver_status=status,
+            cancelled=stop.is_set(),
+            options=option_count,
+            seconds_total=time.monotonic() - started,
+            seconds_to_first=first,
+            seconds_to_best=best,
+            loads=loads_of(plans),
+        )
+
+    if base.cancelled:
+        return finish(base.plans, base.reasons)
+
+    option_deadline = started + OPTION_SHARE * time_limit
+    found = option_gen.generate(
+        entries,
+        directory,
+        base.plans,
+        should_stop=lambda: stop.is_set() or time.monotonic() > option_deadline,
+        on_entry=lambda done: progress(
+            Progress(
+                GREEDY_END + (OPTIONS_END - GREEDY_END) * done / count, "options", greedy_loops
+            )
+        ),
+    )
+    option_count = sum(len(o) for o in found.options)
+    possible = sum(bool(o) for o in found.options) if found.complete else None
+    reasons = [
+        (found.reasons[e] or base.reasons[e]) if not found.options[e] else base.reasons[e]
+        for e in range(len(entries))
+    ]
+    left = time_limit - (time.monotonic() - started)
+    if stop.is_set() or left < MIN_SOLVE_SECONDS or option_count == 0:
+        return finish(base.plans, reasons, possible=possible, option_count=option_count)
+
+    # The seed (greedy's plan) is option 0 of each entry that greedy placed.
+    hint = [0 if plan is not None else None for plan in base.plans]
+    solve_started = time.monotonic()
+    best_loops = [greedy_loops]
+    ticking = threading.Event()
+
+    def tick() -> None:
+        while not ticking.wait(0.5):
+            share = min(1.0, (time.monotonic() - solve_started) / left)
+            progress(Progress(OPTIONS_END + (1 - OPTIONS_END) * share * 0.99, "solving", best_loops[0]))
+
+    def improved(loops: int) -> None:
+        best_loops[0] = max(best_loops[0], loops)
+
+    ticker = threading.Thread(target=tick, name="cohort-progress", daemon=True)
+    ticker.start()
+    try:
+        outcome = solve(
+            found.options,
+            directory,
+            hint=hint,
+            time_limit=left,
+            stop=stop,
+            on_solution=improved,
+            workers=workers,
+            seed=seed,
+        )
+    finally:
+        ticking.set()
+        ticker.join()
+
+    offset = solve_started - started
+    first = None if outcome.seconds_to_first is None else offset + outcome.seconds_to_first
+    best = None if outcome.seconds_to_best is None else offset + outcome.seconds_to_best
+    solved = tuple(
+        None if k is None else found.options[e][k] for e, k in enumerate(outcome.choice)
+    )
+    better = outcome.loops > greedy_loops or (
+        outcome.loops == greedy_loops and peak_load(solved) <= peak_load(base.plans)
+    )
+    if not better:
+        return finish(
+            base.plans, reasons, status=outcome.status, bound=outcome.upper_bound,
+            possible=possible, option_count=option_count, first=first, best=best,
+        )
+    final_reasons = [
+        "" if plan is not None else (reasons[e] if not found.options[e] else COLLIDES)
+        for e, plan in enumerate(solved)
+    ]
+    return finish(
+        solved, final_reasons, source=Source.CP_SAT, status=outcome.status,
+        bound=outcome.upper_bound, possible=possible, option_count=option_count,
+        first=first, best=best,
+    )

@@ -1,0 +1,95 @@
+"""The baseline: book candidates one by one in arrival order, as a coordinator would.
+
+Each entry takes the single-loop search's best plan on the world as left by the entries before
+it (their reservations added to the busy time and their sessions to the load counts). The
+search keeps only the sessions themselves clear of busy time, so its best plan can still hit a
+booked gap tail (see `ledger`); then the next best is taken, as booking would force.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+
+from services.core.errors import InvalidArgument
+from services.scheduling.cohort.ledger import Ledger, with_plans
+from services.scheduling.domain.model import (
+    DirectorySnapshot,
+    NoPlanReason,
+    Plan,
+    SearchRequest,
+)
+from services.scheduling.domain.search import find_plans
+
+# How far down the ranked list greedy looks when the best plans collide on a gap tail.
+GREEDY_PLANS = 5
+TAKEN = "every plan the search found collides with loops placed before it"
+
+
+@dataclass(frozen=True)
+class GreedyOutcome:
+    plans: tuple[Plan | None, ...]
+    reasons: tuple[str, ...]
+    cancelled: bool
+
+
+def describe(reasons: Sequence[NoPlanReason], limit: int = 3) -> str:
+    """No-plan reasons in one line, most useful first (those without a date apply everywhere)."""
+    if not reasons:
+        return "no plan in the window"
+    ordered = sorted(reasons, key=lambda r: (r.date is not None, r.date or 0))
+    seen: list[str] = []
+    for reason in ordered:
+        text = reason.message or reason.code
+        if text not in seen:
+            seen.append(text)
+    more = f" (and {len(seen) - limit} more)" if len(seen) > limit else ""
+    return "; ".join(seen[:limit]) + more
+
+
+def greedy(
+    entries: Sequence[SearchRequest],
+    directory: DirectorySnapshot,
+    *,
+    should_stop: Callable[[], bool] = lambda: False,
+    on_entry: Callable[[int, int], None] | None = None,
+) -> GreedyOutcome:
+    """`on_entry(done, loops)` after each entry; stops early (cancelled) when asked."""
+    ledger = Ledger(directory)
+    current = directory
+    plans: list[Plan | None] = []
+    reasons: list[str] = []
+    cancelled = False
+    loops = 0
+    for request in entries:
+        if should_stop():
+            cancelled = True
+            break
+        plan, reason = _place(request, current, ledger)
+        plans.append(plan)
+        reasons.append(reason)
+        if plan is not None:
+            ledger.add(plan)
+            current = with_plans(current, [plan])
+            loops += 1
+        if on_entry is not None:
+            on_entry(len(plans), loops)
+    remaining = len(entries) - len(plans)
+    plans.extend([None] * remaining)
+    reasons.extend(["cancelled before this candidate was tried"] * remaining)
+    return GreedyOutcome(tuple(plans), tuple(reasons), cancelled)
+
+
+def _place(
+    request: SearchRequest, current: DirectorySnapshot, ledger: Ledger
+) -> tuple[Plan | None, str]:
+    try:
+        result = find_plans(replace(request, max_plans=GREEDY_PLANS), current)
+    except InvalidArgument as error:
+        return None, error.message
+    for plan in result.plans:
+        if ledger.conflict(plan) is None:
+            return plan, ""
+    if result.plans:
+        return None, TAKEN
+    return None, describe(result.no_plan_reasons)

@@ -159,46 +159,62 @@ def _session_reason(
     space: SearchSpace, spec: SessionSpec, today: int, day: date
 ) -> NoPlanReason | None:
     iso = day.isoformat()
-    fits = run_starts(space.candidate_mask, spec.slots) & today
-    anyone = fits & at_least(
-        [run_starts(space.interviewer_free(i, with_limits=False), spec.slots) for i in spec.pool],
-        spec.needed,
-    )
+    fits, anyone, staffed, rooms = _session_masks(space, spec)
+    fits &= today
     label = rules.area_label(spec.template.area_rule, space.request.candidate)
     who = f"qualified {label} interviewer" if label else "interviewer"
-    if not anyone:
+    if not fits & anyone:
         many = f"{spec.needed} " if spec.needed > 1 else ""
         plural = "s" if spec.needed > 1 else ""
         return NoPlanReason(
             "NO_QUALIFIED_INTERVIEWER", f"no {many}{who}{plural} free on {iso}", day
         )
-    staffed = fits & at_least(
-        [space.interviewer_starts(i, spec.slots) for i in spec.pool], spec.needed
-    )
-    if not staffed:
+    if not fits & staffed:
         return NoPlanReason(
             "INTERVIEWER_LIMIT_REACHED",
             f"every {who} free on {iso} is at their daily or weekly interview limit",
             day,
         )
-    if space.office_id is not None:
-        rooms = 0
-        for room_id in spec.rooms:
-            rooms |= space.room_starts(room_id, spec.slots)
-        if not staffed & rooms:
-            constraints = space.request.constraints
-            code, kind = "NO_ROOM", "suitable"
-            if constraints.accessible_room:
-                code, kind = "NO_ACCESSIBLE_ROOM", "wheelchair-accessible"
-            elif constraints.quiet_room:
-                code, kind = "NO_QUIET_ROOM", "quiet"
-            return NoPlanReason(
-                code,
-                f"no {kind} room free on {iso} when a {who} is free "
-                f"for session '{spec.template.title}'",
-                day,
-            )
+    if not fits & staffed & rooms:
+        constraints = space.request.constraints
+        code, kind = "NO_ROOM", "suitable"
+        if constraints.accessible_room:
+            code, kind = "NO_ACCESSIBLE_ROOM", "wheelchair-accessible"
+        elif constraints.quiet_room:
+            code, kind = "NO_QUIET_ROOM", "quiet"
+        return NoPlanReason(
+            code,
+            f"no {kind} room free on {iso} when a {who} is free "
+            f"for session '{spec.template.title}'",
+            day,
+        )
     return None
+
+
+def _session_masks(space: SearchSpace, spec: SessionSpec) -> tuple[int, int, int, int]:
+    """(candidate free, enough people ignoring load limits, enough people, a room) starts.
+
+    Computed once per session for the whole window; each day then only ANDs its own slots.
+    """
+    cache = space.diagnosis_masks
+    found = cache.get(spec.index)
+    if found is None:
+        fits = run_starts(space.candidate_mask, spec.slots)
+        anyone = at_least(
+            [run_starts(space.interviewer_free(i, with_limits=False), spec.slots) for i in spec.pool],
+            spec.needed,
+        )
+        staffed = at_least(
+            [space.interviewer_starts(i, spec.slots) for i in spec.pool], spec.needed
+        )
+        rooms = space.grid.full
+        if space.office_id is not None:
+            rooms = 0
+            for room_id in spec.rooms:
+                rooms |= space.room_starts(room_id, spec.slots)
+        found = (fits, anyone, staffed, rooms)
+        cache[spec.index] = found
+    return found
 
 
 def _unique(reasons: list[NoPlanReason]) -> list[NoPlanReason]:

@@ -33,7 +33,7 @@ from services.scheduling.domain.timeutil import (
     expand_weekly,
     intersect,
     local_dates_covering,
-    subtract,
+    merge,
     to_minutes,
     to_minutes_ceil,
     whole_days,
@@ -157,6 +157,8 @@ class SearchSpace:
         self._week_of: dict[tuple[str, int], date | None] = {}
         # (session index, slot) -> first free pool members; owned by assign.py.
         self.free_prefixes: dict[tuple[int, int], list[str]] = {}
+        # session index -> the masks diagnose.py compares per day; owned by diagnose.py.
+        self.diagnosis_masks: dict[int, tuple[int, int, int, int]] = {}
 
     # ------------------------------------------------------------ sessions
 
@@ -298,9 +300,10 @@ class SearchSpace:
         if not full:
             return []
         cal = self.zone_calendar(iv.time_zone)
-        return [
+        # Merged, so a full week is one interval (one bitset operation, not seven).
+        return merge(
             (cal.starts[i], cal.starts[i + 1]) for i, day in enumerate(cal.dates) if day in full
-        ]
+        )
 
     def interviewer_starts(self, interviewer_id: str, slots: int) -> int:
         """Slots at which the interviewer can start a session of `slots` slots."""
@@ -425,6 +428,13 @@ def _check_request(request: SearchRequest, directory: DirectorySnapshot) -> None
     for i, s in enumerate(request.template.sessions):
         if s.duration <= timedelta(0):
             raise InvalidArgument(f"loop_template.sessions[{i}].duration", "must be positive")
+    for name, value in (
+        ("window.start_time", request.window.start),
+        ("window.end_time", request.window.end),
+        ("now", request.now),
+    ):
+        if value.tzinfo is None:
+            raise InvalidArgument(name, "must be an aware datetime (UTC)")
     if request.window.end <= request.window.start:
         raise InvalidArgument("window", "end_time must be after start_time")
     if request.max_plans < 1:

@@ -228,3 +228,10 @@ def test_unauthenticated_calls_are_refused(acc):
     with pytest.raises(grpc.RpcError) as err:
         acc.stub.ListTickets(pb.ListTicketsRequest())
     assert err.value.code() == grpc.StatusCode.UNAUTHENTICATED
+
+
+def test_role_is_checked_before_the_request_is_validated(acc, token):
+    # An interviewer learns nothing, not even which field of a bad request is wrong.
+    with pytest.raises(grpc.RpcError) as err:
+        acc.stub.DecideTicket(pb.DecideTicketRequest(name="not a name"), metadata=token("interviewer", "i@example.com"))
+    assert err.value.code() == grpc.StatusCode.PERMISSION_DENIED

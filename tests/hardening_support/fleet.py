@@ -207,3 +207,16 @@ class ProcessFleet:
 
     def logs(self) -> dict[str, bytes]:
         return {name: self.log_path(name).read_bytes() for name in self.services if self.log_path(name).exists()}
+
+
+def sqlite_urls(folder: Path, templates: Mapping[str, Path]) -> dict[str, str]:
+    """Fresh copies of the migrated SQLite templates (conftest `sqlite_templates`)."""
+    import shutil
+
+    urls = {}
+    for service in SERVICES:
+        path = folder / "db" / f"{service}.sqlite3"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(templates[service], path)
+        urls[service] = f"sqlite:///{path}"
+    return urls

@@ -134,6 +134,8 @@ class Caller:
         outcome = Outcome(rpc, code, details, time.monotonic() - started, response, error_info)
         if response is not None:
             self.pools.harvest(response)
+            if isinstance(request, Message):
+                self.pools.add_message(request)  # a request that worked, to replay and mutate
         self.tally.record(outcome)
         return outcome
 

@@ -408,8 +408,10 @@ class RequestStrategies:
         )
         optional = {field.name: self._field(field, depth, target) for field in descriptor.fields}
         generated = st.fixed_dictionaries({}, optional=optional).map(lambda values: _assemble(cls, descriptor, values))
-        if descriptor.full_name.startswith("interviews.") and depth > 0:
-            # Real messages of this type (from responses), whole or with one field changed.
+        if descriptor.full_name.startswith("interviews.") and optional:
+            # Real messages of this type (from responses, and requests that
+            # succeeded), whole or with one field changed: near-valid input
+            # that gets past validation into the code behind it.
             return st.one_of(generated, self._replayed(descriptor, optional))
         return generated
 

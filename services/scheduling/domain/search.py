@@ -74,11 +74,12 @@ def find_plans(request: SearchRequest, directory: DirectorySnapshot) -> SearchRe
     space = SearchSpace(request, directory)
     best = _TopPlans(request.max_plans)
     failed = 0
+    chunk_cache: dict[tuple[int, int], int] = {}
     for chunks in _day_splits(space):
-        chunk_masks = [_chunk_mask(space, first, last) for first, last in chunks]
-        if not all(chunk_masks):
-            continue
         days = len(chunks)
+        chunk_masks = _split_masks(space, chunks, chunk_cache, best.threshold())
+        if chunk_masks is None:
+            continue
         for layout in _layouts(space, chunks, chunk_masks):
             first_minute = space.grid.minute(layout[0])
             if scoring.upper_bound(first_minute, space.earliest, days) <= best.threshold():
@@ -102,9 +103,12 @@ def find_plans(request: SearchRequest, directory: DirectorySnapshot) -> SearchRe
                 staffed = True
                 best.count_start(first_minute)
                 parts = _score_parts(space, layout, days, staff, travel, preferred)
+                if scoring.combine(parts) <= best.threshold():
+                    # The other staffing at this start avoids the least-loaded people, so it
+                    # (almost always) scores lower still: not worth a second matching.
+                    break
                 # Plans are only built (datetimes, dataclasses) when they enter the top k.
-                if scoring.combine(parts) > best.threshold():
-                    best.add(_build_plan(space, layout, days, staff, rooms, parts))
+                best.add(_build_plan(space, layout, days, staff, rooms, parts))
             failed += not staffed
             if failed >= MAX_FAILED_CHECKS:
                 break
@@ -148,6 +152,36 @@ def _day_splits(space: SearchSpace) -> Iterator[list[tuple[int, int]]]:
 
     for days in range(space.fewest_days, space.most_days + 1):
         yield from splits(0, days)
+
+
+def _split_masks(
+    space: SearchSpace,
+    chunks: list[tuple[int, int]],
+    cache: dict[tuple[int, int], int],
+    threshold: float,
+) -> list[int] | None:
+    """Each day's start mask for one split, or None when the split cannot enter the top k.
+
+    Splits over more days score less, so once plans are held a split is dropped as soon as
+    its best imaginable plan (starting at its earliest possible start) cannot beat them,
+    before its later days' masks are even computed.
+    """
+    days = len(chunks)
+    if scoring.upper_bound(space.earliest, space.earliest, days) <= threshold:
+        return None
+    masks = []
+    for first, last in chunks:
+        mask = cache.get((first, last))
+        if mask is None:
+            mask = cache[(first, last)] = _chunk_mask(space, first, last)
+        if not mask:
+            return None
+        if not masks:
+            earliest_start = space.grid.minute((mask & -mask).bit_length() - 1)
+            if scoring.upper_bound(earliest_start, space.earliest, days) <= threshold:
+                return None
+        masks.append(mask)
+    return masks
 
 
 def _chunk_mask(space: SearchSpace, first: int, last: int) -> int:

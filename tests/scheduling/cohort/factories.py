@@ -117,3 +117,28 @@ def entry(
         now=NOW,
         constraints=constraints,
     )
+
+
+def bench_world(interviewers: int, rooms: int, candidates: int):
+    """(entries, directory) on the benchmark's seeded world: two thirds onsite, one window.
+
+    With (30, 3, 40) CP-SAT needs about a minute to prove its load balance optimal, which is
+    what the time-limit and cancel tests need: a search that is still busy when stopped.
+    """
+    from bench.directory_gen import generate
+
+    world = generate(7, interviewers=interviewers, rooms=rooms, candidates=candidates, days=14)
+    window = TimeRange(world.start, world.start + timedelta(days=world.days))
+    offices = sorted(world.directory.offices)
+    entries = [
+        SearchRequest(
+            candidate=c,
+            template=world.template,
+            window=window,
+            mode=LocationMode.ONSITE if n % 3 else LocationMode.REMOTE,
+            office_id=offices[n % 2] if n % 3 else None,
+            now=world.start - timedelta(days=1),
+        )
+        for n, c in enumerate(world.candidates)
+    ]
+    return entries, world.directory

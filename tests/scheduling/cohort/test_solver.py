@@ -11,14 +11,7 @@ from services.scheduling.cohort.engine import run_cohort
 from services.scheduling.cohort.greedy import greedy
 from services.scheduling.cohort.model import Source
 from services.scheduling.cohort.validate import validate_assignment
-from bench.directory_gen import generate
-from services.scheduling.domain.model import (
-    Constraints,
-    LocationMode,
-    MlArea,
-    SearchRequest,
-    TimeRange,
-)
+from services.scheduling.domain.model import Constraints, MlArea, TimeRange
 from tests.scheduling.cohort import factories as f
 
 
@@ -130,7 +123,7 @@ def test_same_candidate_twice_never_overlaps_itself():
 
 def test_time_limit_is_respected():
     # Unlimited, this world keeps CP-SAT balancing load for a minute.
-    entries, directory = _bench_world_entries(30, 3, 40)
+    entries, directory = f.bench_world(30, 3, 40)
     started = time.monotonic()
     result = solve(entries, directory, limit=3.0)
     elapsed = time.monotonic() - started
@@ -140,26 +133,9 @@ def test_time_limit_is_respected():
     assert result.seconds_total <= elapsed
 
 
-def _bench_world_entries(interviewers: int, rooms: int, candidates: int):
-    world = generate(7, interviewers=interviewers, rooms=rooms, candidates=candidates, days=14)
-    window = TimeRange(world.start, world.start + timedelta(days=world.days))
-    entries = [
-        SearchRequest(
-            candidate=c,
-            template=world.template,
-            window=window,
-            mode=LocationMode.ONSITE if n % 3 else LocationMode.REMOTE,
-            office_id=sorted(world.directory.offices)[n % 2] if n % 3 else None,
-            now=world.start - timedelta(days=1),
-        )
-        for n, c in enumerate(world.candidates)
-    ]
-    return entries, world.directory
-
-
 def test_cancel_while_solving_returns_promptly_with_a_valid_best_so_far():
     # A tight world where balancing load cannot be proven optimal in seconds.
-    entries, directory = _bench_world_entries(30, 3, 40)
+    entries, directory = f.bench_world(30, 3, 40)
     stop = threading.Event()
     seen: list[str] = []
     asked: list[float] = []

@@ -13,6 +13,7 @@ import threading
 import time
 from collections import Counter
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 
 from aiosmtpd.controller import Controller
@@ -30,7 +31,7 @@ class Received:
     recipients: list[str]
     raw: bytes
 
-    @property
+    @cached_property
     def message_id(self) -> str:
         message = email.message_from_bytes(self.raw, policy=email.policy.default)
         return str(message["Message-ID"])

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import datetime
 from typing import TypeVar
 
@@ -39,13 +40,26 @@ MAX_TEXT = 10_000
 _ADJUSTMENTS = {v.number for v in common_pb2.AdjustmentType.DESCRIPTOR.values if v.number != 0}
 
 
-def caller_from(principal: auth.Principal) -> Caller:
+JUSTIFICATION_HEADER = "x-justification"
+MAX_JUSTIFICATION = 500
+
+
+def caller_from(principal: auth.Principal, why: str = "") -> Caller:
     """The core principal as this service's role (the scheduling service is "scheduler")."""
     if principal.role is auth.Role.SERVICE:
         role = Role.SCHEDULER if principal.service_name == "scheduling" else Role.OTHER_SERVICE
     else:
         role = Role(principal.role.value)
-    return Caller(role=role, subject=principal.subject, email=principal.email)
+    return Caller(role=role, subject=principal.subject, email=principal.email, why=why)
+
+
+def justification(context: grpc.ServicerContext) -> str:
+    for key, value in context.invocation_metadata() or ():
+        if key == JUSTIFICATION_HEADER and isinstance(value, str):
+            if len(value) > MAX_JUSTIFICATION:
+                raise InvalidArgument(JUSTIFICATION_HEADER, f"at most {MAX_JUSTIFICATION} characters")
+            return value.strip()
+    return ""
 
 
 def _text(value: str, field: str, *, required: bool = True) -> str:
@@ -78,12 +92,12 @@ class AccommodationsServicer(pb_grpc.AccommodationsServiceServicer):
         # Wakes the outbox relay: a commit may have queued an email or a scheduling call.
         self.after_write = after_write
 
-    def _caller(self, rpc: str) -> Caller:
+    def _caller(self, rpc: str, context: grpc.ServicerContext) -> Caller:
         """The caller, refused before any validation if its role may not call `rpc` at all
         (per-ticket checks follow in the Desk)."""
         caller = caller_from(auth.current_principal())
         self.desk.require(caller, rpc)
-        return caller
+        return replace(caller, why=justification(context))
 
     def _write(self, work: Callable[..., T]) -> T:
         result = self.db.run(work)
@@ -95,7 +109,7 @@ class AccommodationsServicer(pb_grpc.AccommodationsServiceServicer):
 
     # ------------------------------------------------------------ intake
     def SubmitTicket(self, request: pb.SubmitTicketRequest, context: grpc.ServicerContext) -> pb.Ticket:
-        caller = self._caller("SubmitTicket")
+        caller = self._caller("SubmitTicket", context)
         t = request.ticket
         candidate = t.candidate or (caller.subject if caller.role is Role.CANDIDATE else "")
         email = t.candidate_email or (caller.email or "" if caller.role is Role.CANDIDATE else "")
@@ -133,11 +147,11 @@ class AccommodationsServicer(pb_grpc.AccommodationsServiceServicer):
             return mapping.ticket_to_proto(self.desk.render_created(session, caller, ticket_id))
 
     def GetTicket(self, request: pb.GetTicketRequest, context: grpc.ServicerContext) -> pb.Ticket:
-        caller, ticket_id = self._caller("GetTicket"), _ticket_id(request.name)
+        caller, ticket_id = self._caller("GetTicket", context), _ticket_id(request.name)
         return self._ticket(lambda s: self.desk.get(s, caller, ticket_id))
 
     def ListTickets(self, request: pb.ListTicketsRequest, context: grpc.ServicerContext) -> pb.ListTicketsResponse:
-        caller = self._caller("ListTickets")
+        caller = self._caller("ListTickets", context)
         try:
             states = tuple(State(s) for s in request.states)
         except ValueError:
@@ -163,27 +177,27 @@ class AccommodationsServicer(pb_grpc.AccommodationsServiceServicer):
         )
 
     def AssignTicket(self, request: pb.AssignTicketRequest, context: grpc.ServicerContext) -> pb.Ticket:
-        caller, ticket_id = self._caller("AssignTicket"), _ticket_id(request.name)
+        caller, ticket_id = self._caller("AssignTicket", context), _ticket_id(request.name)
         if len(request.assignee) > 320:
             raise InvalidArgument("assignee", "at most 320 characters")
         return self._ticket(lambda s: self.desk.assign(s, caller, ticket_id, request.assignee, request.etag))
 
     # ------------------------------------------------------------ lifecycle
     def TriageTicket(self, request: pb.TriageTicketRequest, context: grpc.ServicerContext) -> pb.Ticket:
-        caller, ticket_id = self._caller("TriageTicket"), _ticket_id(request.name)
+        caller, ticket_id = self._caller("TriageTicket", context), _ticket_id(request.name)
         return self._ticket(lambda s: self.desk.triage(s, caller, ticket_id, request.etag))
 
     def StartReview(self, request: pb.StartReviewRequest, context: grpc.ServicerContext) -> pb.Ticket:
-        caller, ticket_id = self._caller("StartReview"), _ticket_id(request.name)
+        caller, ticket_id = self._caller("StartReview", context), _ticket_id(request.name)
         return self._ticket(lambda s: self.desk.start_review(s, caller, ticket_id, request.etag))
 
     def RequestInformation(self, request: pb.RequestInformationRequest, context: grpc.ServicerContext) -> pb.Ticket:
-        caller, ticket_id = self._caller("RequestInformation"), _ticket_id(request.name)
+        caller, ticket_id = self._caller("RequestInformation", context), _ticket_id(request.name)
         question = _text(request.question, "question")
         return self._ticket(lambda s: self.desk.request_information(s, caller, ticket_id, question, request.etag))
 
     def DecideTicket(self, request: pb.DecideTicketRequest, context: grpc.ServicerContext) -> pb.Ticket:
-        caller, ticket_id = self._caller("DecideTicket"), _ticket_id(request.name)
+        caller, ticket_id = self._caller("DecideTicket", context), _ticket_id(request.name)
         d = request.decision
         decision = NewDecision(
             outcome=d.outcome,
@@ -202,36 +216,36 @@ class AccommodationsServicer(pb_grpc.AccommodationsServiceServicer):
     def RespondToAlternative(
         self, request: pb.RespondToAlternativeRequest, context: grpc.ServicerContext
     ) -> pb.Ticket:
-        caller, ticket_id = self._caller("RespondToAlternative"), _ticket_id(request.name)
+        caller, ticket_id = self._caller("RespondToAlternative", context), _ticket_id(request.name)
         return self._ticket(
             lambda s: self.desk.respond_to_alternative(s, caller, ticket_id, request.accept, request.etag)
         )
 
     def ActivateTicket(self, request: pb.ActivateTicketRequest, context: grpc.ServicerContext) -> pb.Ticket:
-        caller, ticket_id = self._caller("ActivateTicket"), _ticket_id(request.name)
+        caller, ticket_id = self._caller("ActivateTicket", context), _ticket_id(request.name)
         return self._ticket(lambda s: self.desk.activate(s, caller, ticket_id, request.etag))
 
     def FulfillTicket(self, request: pb.FulfillTicketRequest, context: grpc.ServicerContext) -> pb.Ticket:
-        caller, ticket_id = self._caller("FulfillTicket"), _ticket_id(request.name)
+        caller, ticket_id = self._caller("FulfillTicket", context), _ticket_id(request.name)
         return self._ticket(lambda s: self.desk.fulfill(s, caller, ticket_id, request.etag))
 
     def WithdrawTicket(self, request: pb.WithdrawTicketRequest, context: grpc.ServicerContext) -> pb.Ticket:
-        caller, ticket_id = self._caller("WithdrawTicket"), _ticket_id(request.name)
+        caller, ticket_id = self._caller("WithdrawTicket", context), _ticket_id(request.name)
         return self._ticket(lambda s: self.desk.withdraw(s, caller, ticket_id, request.etag))
 
     def CloseTicket(self, request: pb.CloseTicketRequest, context: grpc.ServicerContext) -> pb.Ticket:
-        caller, ticket_id = self._caller("CloseTicket"), _ticket_id(request.name)
+        caller, ticket_id = self._caller("CloseTicket", context), _ticket_id(request.name)
         hired = _optional_time(request, "hiring_decision_time")
         return self._ticket(lambda s: self.desk.close(s, caller, ticket_id, hired, request.etag))
 
     def SetLegalHold(self, request: pb.SetLegalHoldRequest, context: grpc.ServicerContext) -> pb.Ticket:
-        caller, ticket_id = self._caller("SetLegalHold"), _ticket_id(request.name)
+        caller, ticket_id = self._caller("SetLegalHold", context), _ticket_id(request.name)
         why = _text(request.justification, "justification")
         return self._ticket(lambda s: self.desk.set_legal_hold(s, caller, ticket_id, request.legal_hold, why))
 
     # ------------------------------------------------------------ messages
     def AddMessage(self, request: pb.AddMessageRequest, context: grpc.ServicerContext) -> pb.Message:
-        caller, ticket_id = self._caller("AddMessage"), _ticket_id(request.parent, "parent")
+        caller, ticket_id = self._caller("AddMessage", context), _ticket_id(request.parent, "parent")
         try:
             visibility = Visibility(request.message.visibility)
         except ValueError:
@@ -248,7 +262,7 @@ class AccommodationsServicer(pb_grpc.AccommodationsServiceServicer):
             return mapping.message_to_proto(self.desk.render_message(session, caller, added.name))
 
     def ListMessages(self, request: pb.ListMessagesRequest, context: grpc.ServicerContext) -> pb.ListMessagesResponse:
-        caller, ticket_id = self._caller("ListMessages"), _ticket_id(request.parent, "parent")
+        caller, ticket_id = self._caller("ListMessages", context), _ticket_id(request.parent, "parent")
         size = page_size(request.page_size)
         page = self.db.run(lambda s: self.desk.list_messages(s, caller, ticket_id, size, request.page_token))
         return pb.ListMessagesResponse(
@@ -259,7 +273,7 @@ class AccommodationsServicer(pb_grpc.AccommodationsServiceServicer):
     def GetSchedulingConstraints(
         self, request: pb.GetSchedulingConstraintsRequest, context: grpc.ServicerContext
     ) -> common_pb2.SchedulingConstraints:
-        caller = self._caller("GetSchedulingConstraints")
+        caller = self._caller("GetSchedulingConstraints", context)
         candidate = _candidate(request.candidate, "candidate")
         with self.db.reader() as session:
             eff = self.desk.constraints_for(session, caller, candidate)
@@ -269,7 +283,7 @@ class AccommodationsServicer(pb_grpc.AccommodationsServiceServicer):
     def ExportCandidateData(
         self, request: pb.ExportCandidateDataRequest, context: grpc.ServicerContext
     ) -> pb.ExportCandidateDataResponse:
-        caller = self._caller("ExportCandidateData")
+        caller = self._caller("ExportCandidateData", context)
         candidate = _candidate(request.candidate, "candidate")
         tickets, messages = self.db.run(lambda s: self.desk.export(s, caller, candidate))
         response = pb.ExportCandidateDataResponse(
@@ -287,7 +301,7 @@ class AccommodationsServicer(pb_grpc.AccommodationsServiceServicer):
     def DeleteCandidateData(
         self, request: pb.DeleteCandidateDataRequest, context: grpc.ServicerContext
     ) -> pb.DeleteCandidateDataResponse:
-        caller = self._caller("DeleteCandidateData")
+        caller = self._caller("DeleteCandidateData", context)
         candidate = _candidate(request.candidate, "candidate")
         deleted, retained = self._write(lambda s: self.desk.delete_candidate(s, caller, candidate))
         return pb.DeleteCandidateDataResponse(deleted_tickets=deleted, retained_tickets=retained)
@@ -295,14 +309,14 @@ class AccommodationsServicer(pb_grpc.AccommodationsServiceServicer):
     def PurgeExpiredTickets(
         self, request: pb.PurgeExpiredTicketsRequest, context: grpc.ServicerContext
     ) -> pb.PurgeExpiredTicketsResponse:
-        caller = self._caller("PurgeExpiredTickets")
+        caller = self._caller("PurgeExpiredTickets", context)
         count = self._write(lambda s: self.desk.purge_expired(s, caller))
         return pb.PurgeExpiredTicketsResponse(purged_count=count)
 
     def ListAuditEvents(
         self, request: pb.ListAuditEventsRequest, context: grpc.ServicerContext
     ) -> pb.ListAuditEventsResponse:
-        caller = self._caller("ListAuditEvents")
+        caller = self._caller("ListAuditEvents", context)
         if request.ticket:
             _ticket_id(request.ticket, "ticket")
         size = page_size(request.page_size)

@@ -154,7 +154,7 @@ class Desk:
             action=action,
             ticket=ticket,
             fields=list(fields),
-            justification=justification,
+            justification=justification or caller.why,
             now=self.clock(),
         )
 

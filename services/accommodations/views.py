@@ -18,6 +18,9 @@ class Caller:
     role: Role
     subject: str
     email: str | None = None
+    # Why the caller reads or changes confidential data (the `x-justification` call
+    # metadata); recorded on the audit events the call writes.
+    why: str = ""
 
     @property
     def actor(self) -> str:

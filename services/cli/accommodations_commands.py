@@ -12,10 +12,20 @@ import argparse
 import sys
 from datetime import UTC, datetime
 
+import grpc
+
 from interviews.accommodations.v1 import accommodations_pb2 as pb
 from interviews.accommodations.v1 import accommodations_pb2_grpc as pb_grpc
 from interviews.common.v1 import common_pb2
-from services.cli.common import CliError, add_connection_arguments, call, channel_to, local_time, table
+from services.cli.common import (
+    CliError,
+    add_connection_arguments,
+    channel_to,
+    describe_rpc_error,
+    local_time,
+    table,
+    token_for,
+)
 
 DISPLAY_ZONE = "America/Los_Angeles"
 STATE = lambda v: pb.TicketState.Name(v).removeprefix("TICKET_STATE_").lower()  # noqa: E731
@@ -25,6 +35,18 @@ ADJUSTMENTS = {
     for name, number in common_pb2.AdjustmentType.items()
     if number
 }
+
+
+def call(args: argparse.Namespace, method: object, request: object) -> object:
+    """One call with the caller's token and, when given, why they read or change the
+    ticket (`--why`, recorded on the audit events)."""
+    metadata = [("authorization", f"Bearer {token_for(args)}")]
+    if getattr(args, "why", None):
+        metadata.append(("x-justification", args.why))
+    try:
+        return method(request, timeout=args.timeout, metadata=tuple(metadata))  # type: ignore[operator]
+    except grpc.RpcError as error:
+        raise CliError(describe_rpc_error(error)) from None
 
 
 def _stub() -> pb_grpc.AccommodationsServiceStub:
@@ -274,6 +296,58 @@ def _status(args: argparse.Namespace) -> int:
     return 0
 
 
+# ---------------------------------------------------------------- records
+
+def _close(args: argparse.Namespace) -> int:
+    request = pb.CloseTicketRequest(name=_ticket_name(args.ticket), etag=args.etag)
+    if args.hiring_decision:
+        request.hiring_decision_time.CopyFrom(_timestamp(args.hiring_decision))
+    return _print_ticket(call(args, _stub().CloseTicket, request))
+
+
+def _legal_hold(args: argparse.Namespace) -> int:
+    request = pb.SetLegalHoldRequest(name=_ticket_name(args.ticket), legal_hold=args.state == "on", justification=args.justification)
+    ticket = call(args, _stub().SetLegalHold, request)
+    print(f"{ticket.name}: legal hold {'on' if ticket.legal_hold else 'off'}")
+    return 0
+
+
+def _candidate_name(value: str) -> str:
+    return value if value.startswith("candidates/") else f"candidates/{value}"
+
+
+def _export(args: argparse.Namespace) -> int:
+    response = call(args, _stub().ExportCandidateData, pb.ExportCandidateDataRequest(candidate=_candidate_name(args.candidate)))
+    if args.output == "-":
+        sys.stdout.write(response.json_export.decode() + "\n")
+    else:
+        with open(args.output, "wb") as handle:
+            handle.write(response.json_export)
+        print(f"wrote {len(response.tickets)} tickets and {len(response.messages)} messages to {args.output}")
+    return 0
+
+
+def _delete_data(args: argparse.Namespace) -> int:
+    response = call(args, _stub().DeleteCandidateData, pb.DeleteCandidateDataRequest(candidate=_candidate_name(args.candidate)))
+    print(f"deleted {response.deleted_tickets} tickets")
+    for name in response.retained_tickets:
+        print(f"kept {name} (legal retention)")
+    return 0
+
+
+def _purge(args: argparse.Namespace) -> int:
+    print(f"purged {call(args, _stub().PurgeExpiredTickets, pb.PurgeExpiredTicketsRequest()).purged_count} tickets")
+    return 0
+
+
+def _audit(args: argparse.Namespace) -> int:
+    request = pb.ListAuditEventsRequest(page_size=args.page_size, ticket=_ticket_name(args.ticket) if args.ticket else "")
+    response = call(args, _stub().ListAuditEvents, request)
+    rows = [[_when(e.create_time), e.actor, e.actor_role, e.action, e.ticket, ",".join(e.fields), e.justification] for e in response.audit_events]
+    print(table(["WHEN", "ACTOR", "ROLE", "ACTION", "TICKET", "FIELDS", "WHY"], rows))
+    return 0
+
+
 # ---------------------------------------------------------------- registration
 
 def register(groups: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -283,6 +357,7 @@ def register(groups: argparse._SubParsersAction) -> None:  # type: ignore[type-a
     def command(name: str, help_text: str, func: object, *, ticket: bool = True, etag: bool = False) -> argparse.ArgumentParser:
         parser = commands.add_parser(name, help=help_text)
         add_connection_arguments(parser)
+        parser.add_argument("--why", help="why you need it: recorded in the audit log")
         if ticket:
             parser.add_argument("ticket", help="tickets/{id} or the id")
         if etag:
@@ -334,6 +409,21 @@ def register(groups: argparse._SubParsersAction) -> None:  # type: ignore[type-a
         ("withdraw", "WithdrawTicket", pb.WithdrawTicketRequest, "withdraw the request"),
     ):
         command(name, help_text, _step(rpc, request_type), etag=True)
+
+    close = command("close", "close a fulfilled, denied or withdrawn ticket", _close, etag=True)
+    close.add_argument("--hiring-decision", help="when the hiring decision was made (ISO 8601 with offset); retention counts from it")
+    hold = command("legal-hold", "put a ticket on legal hold, or release it", _legal_hold)
+    hold.add_argument("state", choices=["on", "off"])
+    hold.add_argument("--justification", required=True)
+    export = command("export", "a candidate's data as JSON (CCPA)", _export, ticket=False)
+    export.add_argument("candidate", help="candidates/{id} or the id")
+    export.add_argument("--output", default="-", help="file to write (default stdout)")
+    delete = command("delete-data", "delete a candidate's data, except what the law keeps (CCPA)", _delete_data, ticket=False)
+    delete.add_argument("candidate", help="candidates/{id} or the id")
+    command("purge", "purge closed tickets past retention", _purge, ticket=False)
+    audit = command("audit", "the audit log (auditors, coordinators)", _audit, ticket=False)
+    audit.add_argument("--ticket")
+    audit.add_argument("--page-size", type=int, default=100)
 
     submit = command("submit", "ask for an accommodation (candidate for themself, recruiter on their behalf)", _submit, ticket=False)
     submit.add_argument("--candidate", help="candidates/{id} (a candidate may leave it out)")

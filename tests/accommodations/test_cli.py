@@ -52,7 +52,7 @@ def test_coordinator_and_candidate_commands(cli):
     code, out, _ = cli(*coord, "decide", name, "approve", "--duration-multiplier", "1.5",
                        "--window", "09:00-13:00", "--message", "Approved")
     assert code == 0 and "approved" in out
-    code, out, _ = cli(*coord, "show", name, "--messages")
+    code, out, _ = cli(*coord, "show", name, "--messages", "--why", "preparing the interview plan")
     assert "I need extra time." in out and "duration x1.5" in out and "09:00-13:00" in out
     assert "internal only" in out and "Half again, please." in out
 
@@ -68,6 +68,10 @@ def test_coordinator_and_candidate_commands(cli):
     code, _, err = cli(*coord, "decide", name, "deny")
     assert code == 1 and "FAILED_PRECONDITION" in err
 
+    # The justification given with --why is on the audit events of that read.
+    code, out, _ = cli("auditor", "audit@example.com", "audit", "--ticket", name)
+    assert code == 0 and "preparing the interview plan" in out
+
 
 def test_overdue_rows_are_highlighted():
     from interviews.accommodations.v1 import accommodations_pb2 as pb
@@ -79,3 +83,23 @@ def test_overdue_rows_are_highlighted():
     text = table(["T", "STATE", "SLA", "DUE", "A", "O", "C"], queue_rows([overdue, fine]), highlight=lambda r: r[2] == "overdue")
     marked = [line for line in text.splitlines() if line.endswith("!")]
     assert len(marked) == 1 and marked[0].startswith("a ")
+
+
+def test_records_commands(cli, tmp_path):
+    code, out, _ = cli("candidate", "candidates/c-7", "submit", "--email", "c7@example.com", "--reason", "words")
+    name = out.split()[1].rstrip(":")
+    coord = ("coordinator", "coord@example.com")
+    assert cli(*coord, "withdraw", name)[0] == 0
+    code, out, _ = cli(*coord, "close", name, "--hiring-decision", "2026-11-20T10:00:00-08:00")
+    assert code == 0 and "closed" in out
+    code, out, _ = cli(*coord, "legal-hold", name, "on", "--justification", "litigation")
+    assert code == 0 and "legal hold on" in out
+    target = tmp_path / "export.json"
+    code, out, _ = cli("candidate", "candidates/c-7", "export", "c-7", "--output", str(target))
+    assert code == 0 and '"words"' in target.read_text()
+    code, out, _ = cli("candidate", "candidates/c-7", "delete-data", "c-7")
+    assert code == 0 and f"kept {name}" in out  # on legal hold
+    code, out, _ = cli(*coord, "purge")
+    assert code == 0 and "purged 0 tickets" in out
+    code, out, _ = cli("auditor", "audit@example.com", "audit", "--ticket", name)
+    assert "ticket.legal_hold" in out and "litigation" in out

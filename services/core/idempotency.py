@@ -21,7 +21,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from services.core.db import Database, UtcDateTime, utcnow
-from services.core.errors import InvalidArgument
+from services.core.errors import DomainError, InvalidArgument
 
 M = TypeVar("M", bound=Message)
 _REQUEST_ID_RE = re.compile(r"^[\x21-\x7e]{1,128}$")  # printable ASCII, no spaces (UUIDs fit)
@@ -79,6 +79,14 @@ def run_idempotent(
         session.flush()
         return response
 
+    def stored(session: Session) -> M | None:
+        existing = session.get(record_model, (method, request_id))
+        if existing is None:
+            return None
+        if existing.fingerprint != digest:
+            raise InvalidArgument(request_id_field, "already used for a different request")
+        return response_type.FromString(existing.response)
+
     try:
         return db.run(work)
     except IntegrityError:
@@ -86,3 +94,12 @@ def run_idempotent(
         # itself conflicted; a second run returns the stored response, or
         # raises the conflict again.
         return db.run(work)
+    except DomainError:
+        # The effect was refused, perhaps because a concurrent call with the
+        # same id (a client retrying on another replica) took the very
+        # resources first and has committed meanwhile: its response is the
+        # answer. With no stored response the refusal stands.
+        replay = db.run(stored)
+        if replay is None:
+            raise
+        return replay

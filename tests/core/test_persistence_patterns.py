@@ -169,3 +169,34 @@ def test_concurrent_retries_with_one_request_id_apply_once(db):
     assert len(results) == 6 and all(r.name == "deliveries/once" for r in results)
     with db.reader() as session:
         assert session.scalar(select(IdempotencyRecord.method).where(IdempotencyRecord.request_id == "rid-race")) == "M"
+
+
+def test_a_retry_refused_by_its_own_first_call_returns_the_first_response(db, monkeypatch):
+    """Two calls with one request id on two replicas: the second's effect is refused
+    because the first took the same resources (it waited for the first to commit);
+    it returns the first's response instead of the refusal."""
+    from services.core.errors import Aborted
+
+    request = notifications_pb2.SendMessageRequest(idempotency_key="rid-taken")
+    first = run_idempotent(db, IdempotencyRecord, "M", request, notifications_pb2.Delivery,
+                           lambda s: notifications_pb2.Delivery(name="deliveries/first"), request_id_field="idempotency_key")
+
+    def refused(session: Session):
+        raise Aborted("already booked meanwhile", reason="RESOURCE_CONFLICT")
+
+    # As if the first call committed between this call's own look-up and its effect.
+    original_get = Session.get
+    missed = []
+
+    def get_missing_once(self, model, key, *args, **kwargs):
+        if model is IdempotencyRecord and not missed:
+            missed.append(key)
+            return None
+        return original_get(self, model, key, *args, **kwargs)
+
+    monkeypatch.setattr(Session, "get", get_missing_once)
+    again = run_idempotent(db, IdempotencyRecord, "M", request, notifications_pb2.Delivery, refused, request_id_field="idempotency_key")
+    assert missed and again == first
+    other = notifications_pb2.SendMessageRequest(idempotency_key="rid-never")
+    with pytest.raises(Aborted):
+        run_idempotent(db, IdempotencyRecord, "M", other, notifications_pb2.Delivery, refused, request_id_field="idempotency_key")

@@ -183,6 +183,11 @@ class DirectorySnapshot:
     # Start instants of every booked or held interview session per interviewer; the search
     # counts them per local day and ISO week (interviewer's zone) against the load limits.
     interviewer_sessions: Mapping[str, Sequence[datetime]] = field(default_factory=dict)
+    # What the search derives from the snapshot (busy time as epoch minutes), kept so that
+    # several searches over one snapshot (a cohort run, a cached directory) derive it once.
+    # This is why a snapshot must not be changed in place: make a new one
+    # (`dataclasses.replace` starts with an empty memo).
+    memo: dict = field(default_factory=dict, init=False, repr=False, compare=False)
 
 
 # ---------------------------------------------------------------- what is being planned

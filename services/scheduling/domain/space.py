@@ -9,12 +9,13 @@ candidate's free time is kept so that `diagnose.py` can say which rule emptied a
 from __future__ import annotations
 
 from bisect import bisect_right
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, timedelta
 
 from services.core.errors import InvalidArgument
 from services.scheduling.domain import rules
-from services.scheduling.domain.grid import SlotGrid, run_starts, slots_for
+from services.scheduling.domain.grid import SlotGrid, busy_minutes, run_starts, slots_for
 from services.scheduling.domain.model import (
     DirectorySnapshot,
     Interviewer,
@@ -261,9 +262,9 @@ class SearchSpace:
             return mask
         iv = self.directory.interviewers[interviewer_id]
         mask = self._hours_mask(iv)
-        busy = self.directory.interviewer_busy.get(interviewer_id)
+        busy = self._busy("interviewer", interviewer_id, self.directory.interviewer_busy)
         if busy:
-            mask &= ~self.grid.mask_busy(busy)
+            mask &= ~self.grid.mask_touching(busy)
         if with_limits and (iv.max_per_day > 0 or iv.max_per_week > 0):
             mask &= ~self.grid.mask_touching(self._full_days(iv))
         self._free[key] = mask
@@ -305,6 +306,15 @@ class SearchSpace:
             (cal.starts[i], cal.starts[i + 1]) for i, day in enumerate(cal.dates) if day in full
         )
 
+    def _busy(self, kind: str, resource_id: str, busy: Mapping) -> list[Interval]:
+        """A resource's busy time in epoch minutes, converted once per snapshot."""
+        memo = self.directory.memo
+        key = (kind, resource_id)
+        found = memo.get(key)
+        if found is None:
+            found = memo[key] = busy_minutes(busy.get(resource_id, ()))
+        return found
+
     def interviewer_starts(self, interviewer_id: str, slots: int) -> int:
         """Slots at which the interviewer can start a session of `slots` slots."""
         key = (interviewer_id, slots)
@@ -333,7 +343,8 @@ class SearchSpace:
         key = (room_id, slots)
         mask = self._room_starts.get(key)
         if mask is None:
-            free = self.grid.full & ~self.grid.mask_busy(self.directory.room_busy.get(room_id, ()))
+            busy = self._busy("room", room_id, self.directory.room_busy)
+            free = self.grid.full & ~self.grid.mask_touching(busy)
             mask = run_starts(free, slots)
             self._room_starts[key] = mask
         return mask

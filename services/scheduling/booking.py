@@ -16,6 +16,7 @@ from services.core.names import new_id
 from services.scheduling import invites, models
 from services.scheduling.convert_plans import LoopRecord, plan_from_json, plan_to_json
 from services.scheduling.domain import model as dm
+from services.scheduling.domain import rules
 from services.scheduling.domain.search import find_plans
 from services.scheduling.planning import Policy, check_plan, lock_interviewers, plan_span, wanted, with_gap
 from services.scheduling.store import directory as dir_store
@@ -59,9 +60,10 @@ class Booking:
         start = max(query.window.start, now + self.policy.min_notice)
         end = min(query.window.end, now + self.policy.horizon)
         reserved = snap.load_reserved(session, start, max(start, end), now, exclude_owner=exclude)
+        template = snap.template(template_row)
         request = dm.SearchRequest(
             candidate=snap.candidate(candidate_row),
-            template=snap.template(template_row),
+            template=template,
             window=query.window,
             mode=query.mode,
             office_id=query.office_id,
@@ -71,7 +73,9 @@ class Booking:
             min_notice=self.policy.min_notice,
             horizon=self.policy.horizon,
         )
-        return find_plans(request, snap.snapshot(directory, reserved, start, max(start, end))), candidate_row.time_zone
+        lead = timedelta(minutes=rules.gap_minutes(template, constraints))
+        world = snap.snapshot(directory, reserved, start, max(start, end), lead=lead)
+        return find_plans(request, world), candidate_row.time_zone
 
     # ------------------------------------------------------------ booking
 
@@ -96,7 +100,7 @@ class Booking:
                                      candidate_row.time_zone, now)
         context = self._context(candidate_row, directory)
         for row in record.sessions:
-            invites.enqueue_request(session, record.loop, row, record.sessions, context)
+            invites.enqueue_request(session, record.loop, row, record.sessions, context, fresh=True)
         return record
 
     def _context(self, candidate_row: models.CandidateRow, directory: snap.Directory) -> invites.InviteContext:

@@ -21,6 +21,7 @@ from interviews.notifications.v1 import notifications_pb2 as npb
 from interviews.notifications.v1 import notifications_pb2_grpc
 from services.core import timeconv
 from services.core.clients import ServiceClients
+from services.core.db import utcnow
 from services.core.outbox import ClaimedMessage, PermanentDeliveryError, enqueue
 from services.scheduling import models
 from services.scheduling.store.snapshot import Directory
@@ -109,15 +110,24 @@ def build_invite(loop: models.LoopRow, row: models.LoopSessionRow, sessions: Seq
     )
 
 
+def _add(session: Session, topic: str, key: str, payload: bytes, *, fresh: bool) -> None:
+    if fresh:
+        # A new session's key cannot exist yet (its id was just made), so skip
+        # the look-up; the unique key still refuses a duplicate.
+        session.add(models.OutboxMessage(topic=topic, idempotency_key=key, payload=payload, next_attempt_time=utcnow()))
+    else:
+        enqueue(session, models.OutboxMessage, topic, key, payload)
+
+
 def enqueue_request(session: Session, loop: models.LoopRow, row: models.LoopSessionRow,
-                    sessions: Sequence[models.LoopSessionRow], context: InviteContext) -> None:
+                    sessions: Sequence[models.LoopSessionRow], context: InviteContext, *, fresh: bool = False) -> None:
     """METHOD:REQUEST to the candidate and the session's interviewers."""
     attendees = [_candidate(context), *(_interviewer(i, row, context) for i in row.interviewer_ids)]
     message = npb.SendInviteRequest(
         idempotency_key=f"invite:{row.id}:{row.sequence}:request",
         invite=build_invite(loop, row, sessions, context, attendees),
     )
-    enqueue(session, models.OutboxMessage, SEND_TOPIC, message.idempotency_key, message.SerializeToString())
+    _add(session, SEND_TOPIC, message.idempotency_key, message.SerializeToString(), fresh=fresh)
 
 
 def enqueue_cancel(session: Session, loop: models.LoopRow, row: models.LoopSessionRow,

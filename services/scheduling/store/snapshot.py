@@ -235,15 +235,24 @@ def _instant(value: datetime | str) -> datetime:
     return value if value.tzinfo is UTC else value.astimezone(UTC)
 
 
+def _led(ranges: list[dm.TimeRange], lead: timedelta) -> list[dm.TimeRange]:
+    return [dm.TimeRange(r.start - lead, r.end) for r in ranges] if lead else ranges
+
+
 def snapshot(directory: Directory, reserved: Reserved, start: datetime, end: datetime,
-             interviewer_ids: Iterable[str] | None = None) -> dm.DirectorySnapshot:
+             interviewer_ids: Iterable[str] | None = None, *, lead: timedelta = timedelta(0)) -> dm.DirectorySnapshot:
     """The search's input: the directory plus busy time (busy blocks and
     reservations) around [start, end). `interviewer_ids` narrows it (booking
-    validates only the interviewers a plan names)."""
+    validates only the interviewers a plan names).
+
+    `lead` starts every reservation that much earlier. A new session reserves
+    its gap after it too, and the search keeps only the session itself clear;
+    with the gap as lead, a session cannot end within a gap of the next
+    booking, which the database would refuse at booking time."""
     ids = directory.interviewers.keys() if interviewer_ids is None else [i for i in interviewer_ids if i in directory.interviewers]
     busy = {}
     for interviewer_id in ids:
-        ranges = directory.busy_between(interviewer_id, start, end) + reserved.interviewer_busy.get(interviewer_id, [])
+        ranges = directory.busy_between(interviewer_id, start, end) + _led(reserved.interviewer_busy.get(interviewer_id, []), lead)
         if ranges:
             busy[interviewer_id] = ranges
     interviewers = directory.interviewers if interviewer_ids is None else {i: directory.interviewers[i] for i in ids}
@@ -252,6 +261,6 @@ def snapshot(directory: Directory, reserved: Reserved, start: datetime, end: dat
         rooms=directory.rooms,
         interviewers=interviewers,
         interviewer_busy=busy,
-        room_busy=reserved.room_busy,
+        room_busy={room: _led(ranges, lead) for room, ranges in reserved.room_busy.items()} if lead else reserved.room_busy,
         interviewer_sessions=reserved.interviewer_sessions,
     )

@@ -483,3 +483,14 @@ def test_earlier_plans_rank_first():
     scores = [p.score for p in result.plans]
     assert scores == sorted(scores, reverse=True)
 
+
+
+def test_a_replaced_snapshot_does_not_reuse_the_old_busy_time():
+    # Searches memoise converted busy time on the snapshot; replace() must start afresh.
+    from dataclasses import replace
+
+    world = directory([interviewer("i1")], [room()])
+    assert first_start(plans_for(request(), world)) == "2026-12-07 09:00"
+    busier = replace(world, interviewer_busy={"i1": [span(MONDAY, "09:00", "12:00")]})
+    assert first_start(plans_for(request(), busier)) == "2026-12-07 12:00"
+    assert first_start(plans_for(request(), world)) == "2026-12-07 09:00"

@@ -168,14 +168,7 @@ class SearchSpace:
         minutes = rules.session_minutes(session, constraints)
         needed = rules.interviewers_needed(session, constraints)
         areas = rules.required_areas(session.area_rule, self.request.candidate)
-        pool = tuple(
-            sorted(
-                iv.id
-                for iv in self.directory.interviewers.values()
-                if rules.is_qualified(iv, areas)
-                and (self.office_id is None or rules.can_join_onsite(iv, self.office_id))
-            )
-        )
+        pool = self._pool(areas)
         rooms: tuple[str, ...] = ()
         if self.office_id is not None:
             seats = rules.seats_needed(needed, constraints)
@@ -199,6 +192,22 @@ class SearchSpace:
             rooms=rooms,
             adjustments=rules.adjustments(session, constraints, minutes),
         )
+
+    def _pool(self, areas: frozenset[MlArea] | None) -> tuple[str, ...]:
+        """Qualified interviewers (and based at the office when onsite), sorted by id."""
+        memo = self.directory.memo
+        key = ("pool", areas, self.office_id)
+        pool = memo.get(key)
+        if pool is None:
+            pool = memo[key] = tuple(
+                sorted(
+                    iv.id
+                    for iv in self.directory.interviewers.values()
+                    if rules.is_qualified(iv, areas)
+                    and (self.office_id is None or rules.can_join_onsite(iv, self.office_id))
+                )
+            )
+        return pool
 
     def offsets(self, first: int, last: int) -> list[int]:
         """Slot offsets of sessions first..last-1 run back to back with the gap, from `first`."""
@@ -225,8 +234,15 @@ class SearchSpace:
         cal = self.zone_calendar(iv.time_zone)
         per_day: dict[date, int] = {}
         per_week: dict[date, int] = {}
-        for start in self.directory.interviewer_sessions.get(interviewer_id, ()):
-            day = cal.date_of(to_minutes(start))
+        memo = self.directory.memo
+        key = ("sessions", interviewer_id)
+        starts = memo.get(key)
+        if starts is None:
+            starts = memo[key] = [
+                to_minutes(s) for s in self.directory.interviewer_sessions.get(interviewer_id, ())
+            ]
+        for start in starts:
+            day = cal.date_of(start)
             if day is not None:
                 per_day[day] = per_day.get(day, 0) + 1
                 week = monday(day)

@@ -47,14 +47,26 @@ def test_minimum_notice_and_horizon(small):
 
 def test_gap_after_a_booked_session_is_kept_by_later_bookings(small):
     s = small
+    rl = common_pb2.ML_AREA_REINFORCEMENT_LEARNING
+    add_interviewer(s, "gil", [rl])  # the only one qualified
+    add_candidate(s, "first", primary=rl)
+    add_candidate(s, "other", primary=rl)
     add_template(s, "one", (60,), buffer=30)
-    add_candidate(s, "other")
-    booked = s.call("BookLoop", pb.BookLoopRequest(plan=find(s, "cand", "one", MON, MON + timedelta(days=1)).plans[0]))
+    late_morning = MON.replace(hour=11)
+    booked = s.call("BookLoop", pb.BookLoopRequest(plan=find(s, "first", "one", late_morning, MON + timedelta(days=1)).plans[0]))
     session = booked.sessions[0].session
-    for plan in find(s, "other", "one", MON, MON + timedelta(days=1), k=10).plans:
-        for planned in plan.sessions:
-            if set(planned.interviewers) & set(session.interviewers):
-                assert _start(planned) >= _end(session) + timedelta(minutes=30) or _end(planned) <= _start(session)
+    assert _start(session).astimezone(LA).hour == 11
+    gap = timedelta(minutes=30)
+    plans = find(s, "other", "one", MON.replace(hour=9), MON.replace(hour=14), k=10).plans
+    assert plans
+    for plan in plans:
+        planned = plan.sessions[0]
+        # The gap is kept on both sides: after the booked session, and after the new one.
+        assert _start(planned) >= _end(session) + gap or _end(planned) + gap <= _start(session), planned.candidate_local_start
+    # So every plan offered is bookable; the latest one before the booking ends 30 minutes ahead of it.
+    before = max((p for p in plans if _start(p.sessions[0]) < _start(session)), key=lambda p: _start(p.sessions[0]))
+    assert _end(before.sessions[0]) + gap == _start(session)
+    assert s.call("BookLoop", pb.BookLoopRequest(plan=before)).state == pb.LOOP_STATE_BOOKED
 
 
 def test_daily_load_limit_counts_earlier_bookings(scheduling):

@@ -234,3 +234,29 @@ def test_list_pages_and_filters(notifications, token: Token) -> None:
     with pytest.raises(grpc.RpcError) as error:
         notifications.GetDelivery(pb.GetDeliveryRequest(name="deliveries/nope"), metadata=service)
     assert error.value.code() == grpc.StatusCode.NOT_FOUND
+
+
+def test_injection_through_every_text_field_end_to_end(notifications, smtp_server: SmtpServer, token: Token) -> None:
+    evil = 'Eve"\r\nBcc: spy@evil.example\r\nMETHOD:CANCEL\r\nATTENDEE:mailto:spy@evil.example\x07'
+    request = protos.invite(summary=evil, location=evil, organizer_name=evil)
+    for attendee in request.attendees:
+        attendee.display_name = evil
+        attendee.notes.append(evil)
+    for item in request.agenda:
+        item.title = evil
+        item.location = evil
+        item.interviewer_names.append(evil)
+    notifications.SendInvite(pb.SendInviteRequest(idempotency_key="evil", invite=request),
+                             metadata=token(Role.SERVICE))
+    _all_sent(notifications, token, "evil", 3)
+    assert {m.recipients[0] for m in smtp_server.handler.messages} == ATTENDEES
+    for item in smtp_server.handler.messages:
+        head = item.raw.split(b"\r\n\r\n", 1)[0]
+        assert not any(line.lower().startswith(b"bcc:") for line in head.split(b"\r\n"))
+        message = parse(item.raw)
+        assert len(message["To"].addresses) == 1 and len(message["From"].addresses) == 1
+        data = parts(message)["text/calendar"].get_payload(decode=True)
+        lines = [line for line in data.split(b"\r\n") if line and not line.startswith(b" ")]
+        assert [line for line in lines if line.startswith(b"METHOD")] == [b"METHOD:REQUEST"]
+        assert sum(line.startswith(b"ATTENDEE") for line in lines) == 3
+        assert b"\x07" not in data and b"\x07" not in item.raw

@@ -494,3 +494,36 @@ def test_a_replaced_snapshot_does_not_reuse_the_old_busy_time():
     busier = replace(world, interviewer_busy={"i1": [span(MONDAY, "09:00", "12:00")]})
     assert first_start(plans_for(request(), busier)) == "2026-12-07 12:00"
     assert first_start(plans_for(request(), world)) == "2026-12-07 09:00"
+
+
+def test_office_without_rooms_is_explained_once():
+    result = plans_for(request(), directory([interviewer("i1")], rooms=[]))
+    assert [(r.code, r.message, r.date) for r in result.no_plan_reasons] == [
+        ("NO_ROOM", "office lg has no rooms", None)
+    ]
+
+
+def test_quiet_room_missing_is_explained():
+    rooms = [room("loud", quiet=False)]
+    result = plans_for(request(constraints=Constraints(quiet_room=True)), directory([interviewer("i1")], rooms))
+    assert [r.code for r in result.no_plan_reasons] == ["NO_QUIET_ROOM"]
+
+
+def test_sessions_that_fit_alone_but_not_together_are_explained():
+    # Two NLP sessions and a single NLP interviewer: each session alone has someone.
+    loop = template(session("A"), session("B"))
+    result = plans_for(request(loop), directory([interviewer("i1")], [room()]))
+    assert [(r.code, r.date) for r in result.no_plan_reasons] == [("NO_CONSECUTIVE_FIT", MONDAY)]
+
+
+def test_failed_matchings_are_capped_and_reported():
+    # One session a day, both needing the only NLP interviewer: every two-day layout passes
+    # the per-day filters and fails the matching, so the search gives up and says so.
+    from services.scheduling.domain.search import MAX_FAILED_CHECKS
+
+    loop = template(session("A", 30), session("B", 30), max_days=2)
+    req = request(loop, days=5, constraints=Constraints(max_sessions_per_day=1))
+    result = plans_for(req, directory([interviewer("i1")], [room()]))
+    assert result.plans == ()
+    budget = [r for r in result.no_plan_reasons if r.code == "SEARCH_BUDGET_EXHAUSTED"]
+    assert len(budget) == 1 and f"after {MAX_FAILED_CHECKS} start times" in budget[0].message

@@ -3,6 +3,7 @@ the result. Authorization is the Desk's (per ticket); logs carry ids only."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 from collections.abc import Callable
@@ -68,6 +69,13 @@ def _text(value: str, field: str, *, required: bool = True) -> str:
     if len(value) > MAX_TEXT:
         raise InvalidArgument(field, f"at most {MAX_TEXT} characters")
     return value
+
+
+def _scoped(method: str, caller: Caller) -> str:
+    """Request ids are per caller: a replay returns the first result to its own caller
+    only, never to someone else who sends the same id."""
+    who = hashlib.sha256(f"{caller.role.value}:{caller.subject}".encode()).hexdigest()[:24]
+    return f"{method}/{who}"
 
 
 def _ticket_id(name: str, field: str = "name") -> str:
@@ -139,7 +147,7 @@ class AccommodationsServicer(pb_grpc.AccommodationsServiceServicer):
         def produce(session: object) -> pb.Ticket:
             return pb.Ticket(name=f"tickets/{self.desk.submit(session, caller, new)}")  # type: ignore[arg-type]
 
-        created = run_idempotent(self.db, IdempotencyRecord, "SubmitTicket", request, pb.Ticket, produce)
+        created = run_idempotent(self.db, IdempotencyRecord, _scoped("SubmitTicket", caller), request, pb.Ticket, produce)
         self.after_write()
         ticket_id = _ticket_id(created.name)
         log.info("ticket submitted", extra={"ticket": created.name})
@@ -256,7 +264,7 @@ class AccommodationsServicer(pb_grpc.AccommodationsServiceServicer):
         def produce(session: object) -> pb.Message:
             return pb.Message(name=self.desk.add_message(session, caller, ticket_id, visibility, body))  # type: ignore[arg-type]
 
-        added = run_idempotent(self.db, IdempotencyRecord, "AddMessage", request, pb.Message, produce)
+        added = run_idempotent(self.db, IdempotencyRecord, _scoped("AddMessage", caller), request, pb.Message, produce)
         self.after_write()
         with self.db.reader() as session:
             return mapping.message_to_proto(self.desk.render_message(session, caller, added.name))

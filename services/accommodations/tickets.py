@@ -319,10 +319,8 @@ class Desk:
 
     def render_created(self, session: Session, caller: Caller, ticket_id: str) -> TicketView:
         """The submitter's view of the ticket they just created (no extra read audit:
-        the submission itself was audited)."""
-        row = store.get_ticket(session, ticket_id, lock=False)
-        if row is None:  # deleted since (a CCPA request between a retry and its replay)
-            raise NotFound(store.ticket_name(ticket_id))
+        the submission itself was audited). The submitter may always read it."""
+        row = self._load(session, caller, "GetTicket", ticket_id, lock=False)
         return self.view(row, caller, single_read=True)
 
     # ------------------------------------------------------------ queue
@@ -587,7 +585,7 @@ class Desk:
         """The author's view of the message they just added."""
         message_id = name.rsplit("/", 1)[-1]
         row = session.get(MessageRow, message_id)
-        if row is None:
+        if row is None or row.author != caller.subject:
             raise NotFound(name)
         return self.message_view(row)
 

@@ -225,3 +225,15 @@ def test_alternative_offered_then_accepted_and_merging_two_tickets(acc, token):
     )
     assert merged.duration_multiplier == 1.25 and merged.remote_only and merged.max_sessions_per_day == 2
     assert sorted(merged.source_tickets) == sorted([first, second])
+
+
+def test_request_ids_are_per_caller(acc, token):
+    request = pb.SubmitTicketRequest(
+        ticket=pb.Ticket(candidate=CANDIDATE, candidate_email="cand@example.com", reason="private words"),
+        request_id="same-id",
+    )
+    mine = acc.stub.SubmitTicket(request, metadata=token("recruiter", "rec@example.com"))
+    # Someone else replaying the identical request does not get the first ticket back.
+    theirs = acc.stub.SubmitTicket(request, metadata=token("recruiter", "other@example.com"))
+    assert theirs.name != mine.name
+    assert acc.stub.SubmitTicket(request, metadata=token("recruiter", "rec@example.com")).name == mine.name

@@ -57,15 +57,19 @@ def reserve(session: Session, owner: str, wanted: Sequence[Wanted], now: datetim
         _reserve_sqlite(session, rows, now)
 
 
+_INSERT = (
+    pg_insert(R)
+    .on_conflict_do_nothing(constraint=models.RESERVATION_EXCLUSION)
+    .returning(R.resource, R.session_id)
+)
+
+
 def _insert_postgres(session: Session, rows: list[dict]) -> list[dict]:
     """Inserts what fits; returns the rows that clashed."""
-    statement = (
-        pg_insert(R)
-        .values(rows)
-        .on_conflict_do_nothing(constraint=models.RESERVATION_EXCLUSION)
-        .returning(R.resource, R.session_id)
-    )
-    inserted = Counter(session.execute(statement).all())
+    # One cached statement run with a list of rows: SQLAlchemy sends it as a
+    # single multi-row INSERT ("insertmanyvalues") without recompiling it per
+    # row count, which `.values(rows)` would do on every booking.
+    inserted = Counter(tuple(row) for row in session.execute(_INSERT, rows).all())
     missing = []
     for row in rows:
         key = (row["resource"], row["session_id"])

@@ -146,7 +146,9 @@ class Services:
 
 @contextmanager
 def running_services(data_dir: Path, scheduling_url: str, *, extra_env: dict[str, str] | None = None) -> Iterator[Services]:
-    """Accommodations and scheduling, each its own process, on loopback."""
+    """Accommodations, notifications and scheduling, each its own process, on
+    loopback: the whole system a booking touches (its invites are delivered
+    while the benchmark runs; mail goes to .eml files)."""
     ports = {"scheduling": free_port(), "accommodations": free_port(), "notifications": free_port()}
     env = {
         **os.environ,
@@ -166,10 +168,10 @@ def running_services(data_dir: Path, scheduling_url: str, *, extra_env: dict[str
     }
     children = []
     try:
-        for name in ("accommodations", "scheduling"):
+        for name in ("accommodations", "notifications", "scheduling"):
             children.append(subprocess.Popen([sys.executable, "-m", f"services.{name}"], env=env,
                                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE))
-        for name in ("accommodations", "scheduling"):
+        for name in ("accommodations", "notifications", "scheduling"):
             _wait_serving(f"127.0.0.1:{ports[name]}", children)
         yield Services(f"127.0.0.1:{ports['scheduling']}", env)
     finally:

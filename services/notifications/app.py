@@ -20,7 +20,7 @@ SERVICE_NAME = pb.DESCRIPTOR.services_by_name["NotificationsService"].full_name
 def build(settings: Settings) -> ServiceSpec:
     config = NotificationsSettings.from_settings(settings)
     db = Database(settings.database_url("notifications"), "notifications")
-    sender = Sender(db, transport.from_settings(settings.smtp, settings.mail_dir), config)
+    sender = Sender(db, transport.from_settings(settings.smtp, settings.mail_dir, config.smtp_ca_file), config)
     servicer = NotificationsServicer(db, config, sender.wake)
 
     def register(server: grpc.Server) -> None:

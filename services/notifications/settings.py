@@ -2,6 +2,8 @@
 
 SMTP_HOST, SMTP_PORT, SMTP_SECURITY, SMTP_USERNAME, SMTP_PASSWORD   see services/core/config.py;
     without SMTP_HOST mail is written to $INTERVIEWS_DATA_DIR/mail/*.eml (or MAIL_DIR)
+SMTP_CA_FILE                            PEM file of the CA that signs the SMTP server's
+                                        certificate, when it is not a public one
 MAIL_FROM, MAIL_FROM_NAME                the envelope sender and default organizer
 NOTIFICATIONS_SENDERS                   sender threads (2)
 NOTIFICATIONS_BATCH_SIZE                deliveries one sender claims at a time (20)
@@ -48,6 +50,7 @@ class NotificationsSettings:
     lease: timedelta
     poll_seconds: float
     retry: RetryPolicy
+    smtp_ca_file: str | None
 
     @classmethod
     def from_settings(cls, settings: Settings) -> NotificationsSettings:
@@ -70,4 +73,5 @@ class NotificationsSettings:
                 cap=timedelta(seconds=_number(settings, "NOTIFICATIONS_RETRY_CAP_SECONDS", 3600)),
                 max_attempts=int(_number(settings, "NOTIFICATIONS_MAX_ATTEMPTS", 8)),
             ),
+            smtp_ca_file=settings.get("SMTP_CA_FILE"),
         )

@@ -110,29 +110,36 @@ def _classify(error: Exception) -> Exception:
 
 
 class _SmtpConnection:
-    def __init__(self, settings: SmtpSettings) -> None:
+    def __init__(self, settings: SmtpSettings, ca_file: str | None) -> None:
         self.settings = settings
+        self.ca_file = ca_file
         self.client: smtplib.SMTP | None = None
 
     def __enter__(self) -> _SmtpConnection:
         s = self.settings
         assert s.host is not None
+        # Certificates and host names are always verified; SMTP_CA_FILE trusts a private CA.
+        context = ssl.create_default_context(cafile=self.ca_file)
+        client: smtplib.SMTP | None = None
         try:
             if s.security == "tls":
-                client: smtplib.SMTP = smtplib.SMTP_SSL(
-                    s.host, s.port, timeout=s.timeout_seconds,
-                    context=ssl.create_default_context(),
-                )
+                client = smtplib.SMTP_SSL(s.host, s.port, timeout=s.timeout_seconds, context=context)
             else:
                 client = smtplib.SMTP(s.host, s.port, timeout=s.timeout_seconds)
             client.ehlo()
             if s.security == "starttls":
-                client.starttls(context=ssl.create_default_context())
+                client.starttls(context=context)
                 client.ehlo()
             if s.username:
                 client.login(s.username, s.password or "")
-        except Exception as error:
-            raise _classify(error) from error
+        except (smtplib.SMTPException, OSError) as error:
+            if client is not None:
+                client.close()
+            # Connecting, TLS and login failures say nothing about the message: even a 5xx
+            # here (a wrong password) is retried with backoff, never a permanent failure
+            # of every queued email at once.
+            detail = getattr(error, "smtp_code", None) or type(error).__name__
+            raise TransientSendError(f"cannot open SMTP session: {detail}") from error
         self.client = client
         return self
 
@@ -152,14 +159,15 @@ class _SmtpConnection:
 
 
 class SmtpTransport:
-    def __init__(self, settings: SmtpSettings) -> None:
+    def __init__(self, settings: SmtpSettings, ca_file: str | None = None) -> None:
         if not settings.host:
             raise ValueError("SmtpTransport needs SMTP_HOST")
         self.settings = settings
+        self.ca_file = ca_file
 
     def connect(self) -> _SmtpConnection:
-        return _SmtpConnection(self.settings)
+        return _SmtpConnection(self.settings, self.ca_file)
 
 
-def from_settings(smtp: SmtpSettings, mail_dir: Path) -> Transport:
-    return SmtpTransport(smtp) if smtp.host else FolderTransport(mail_dir)
+def from_settings(smtp: SmtpSettings, mail_dir: Path, ca_file: str | None = None) -> Transport:
+    return SmtpTransport(smtp, ca_file) if smtp.host else FolderTransport(mail_dir)

@@ -153,6 +153,8 @@ class SearchSpace:
         self._loads: dict[str, tuple[dict[date, int], dict[date, int]]] = {}
         self._same_day: dict[int, int] = {}
         self._session_masks: dict[int, int] = {}
+        self._targets: dict[int, int] = {}
+        self._reachable: dict[int, list[str]] = {}
         self._ordered: dict[tuple[int, int], list[str]] = {}
         self._day_loads: dict[int, dict[str, int]] = {}
         self._week_of: dict[tuple[str, int], date | None] = {}
@@ -366,7 +368,7 @@ class SearchSpace:
         return mask
 
     def ordered_pool(self, spec: SessionSpec, minute: int) -> list[str]:
-        """The session's pool, least loaded first, for the candidate day of `minute`.
+        """The session's reachable pool, least loaded first, for the candidate day of `minute`.
 
         Loads are read at the first session start asked for that day: the order is a
         preference, computed once per day because sorting per start would dominate the search.
@@ -376,10 +378,11 @@ class SearchSpace:
         ordered = self._ordered.get(key)
         if ordered is None:
             loads = self._day_loads.setdefault(day, {})
-            for i in spec.pool:
+            pool = self.reachable(spec)
+            for i in pool:
                 if i not in loads:
                     loads[i] = self.week_load(i, minute)
-            ordered = sorted(spec.pool, key=lambda i: (loads[i], i))
+            ordered = sorted(pool, key=lambda i: (loads[i], i))
             self._ordered[key] = ordered
         return ordered
 
@@ -398,22 +401,18 @@ class SearchSpace:
         mask = self._session_masks.get(spec.index)
         if mask is not None:
             return mask
-        target = run_starts(self.candidate_mask, spec.slots)
-        if self.office_id is not None and target:
-            rooms = 0
-            for room_id in spec.rooms:
-                rooms |= self.room_starts(room_id, spec.slots)
-            target &= rooms
+        target = self._target(spec)
         mask = 0
         if target:
             # Members with rare working hours (few share them) first, then the common ones.
             # suffix[k] holds the hours of members k.. : once no start still short of people
             # lies in anyone's remaining hours, the count is final and the rest is skipped.
-            hours = {i: self._hours_mask(self.directory.interviewers[i]) for i in spec.pool}
+            pool = self.reachable(spec)
+            hours = {i: self._hours_mask(self.directory.interviewers[i]) for i in pool}
             sharing: dict[int, int] = {}
             for h in hours.values():
                 sharing[id(h)] = sharing.get(id(h), 0) + 1
-            order = sorted(spec.pool, key=lambda i: (sharing[id(hours[i])], i))
+            order = sorted(pool, key=lambda i: (sharing[id(hours[i])], i))
             suffix = [0] * (len(order) + 1)
             for k in range(len(order) - 1, -1, -1):
                 suffix[k] = suffix[k + 1] | hours[order[k]]
@@ -430,6 +429,41 @@ class SearchSpace:
             mask = levels[top] & target
         self._session_masks[spec.index] = mask
         return mask
+
+    def _target(self, spec: SessionSpec) -> int:
+        """Starts at which the candidate and a suitable room are free for the session."""
+        target = self._targets.get(spec.index)
+        if target is None:
+            target = run_starts(self.candidate_mask, spec.slots)
+            if self.office_id is not None and target:
+                rooms = 0
+                for room_id in spec.rooms:
+                    rooms |= self.room_starts(room_id, spec.slots)
+                target &= rooms
+            self._targets[spec.index] = target
+        return target
+
+    def reachable(self, spec: SessionSpec) -> list[str]:
+        """Pool members whose working hours meet some start the candidate and a room allow.
+
+        Decided on working hours alone, which are shared by many people and cheap, so the
+        others (say, colleagues asleep during a far-away candidate's allowed hours) never
+        have their busy time looked at.
+        """
+        found = self._reachable.get(spec.index)
+        if found is None:
+            target = self._target(spec)
+            by_hours: dict[int, bool] = {}
+            found = []
+            for interviewer_id in spec.pool:
+                hours = self._hours_mask(self.directory.interviewers[interviewer_id])
+                meets = by_hours.get(id(hours))
+                if meets is None:
+                    meets = by_hours[id(hours)] = bool(run_starts(hours, spec.slots) & target)
+                if meets:
+                    found.append(interviewer_id)
+            self._reachable[spec.index] = found
+        return found
 
     def same_day_starts(self, span_slots: int) -> int:
         """Start slots from which `span_slots` slots stay within one candidate-local date."""

@@ -10,7 +10,6 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from cryptography.fernet import Fernet
@@ -32,15 +31,16 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> Itera
     outcome = yield
     report = outcome.get_result()
     if report.failed:
-        stack: Stack | None = getattr(item, "e2e_stack", None)
-        if stack is not None:
+        fixtures = getattr(item, "funcargs", {})
+        stack = fixtures.get("stack")
+        if isinstance(stack, Stack):
             report.sections.append(("service logs (tails)", stack.tails()))
-        transcript = getattr(item, "e2e_transcript", None)
-        if transcript:
-            report.sections.append(("CLI transcript", "\n".join(transcript[-15:])))
+        transcript = getattr(fixtures.get("world"), "cli", None)
+        if transcript is not None and transcript.transcript:
+            report.sections.append(("CLI transcript", "\n".join(transcript.transcript[-15:])))
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def e2e_database(postgres_server_url: str) -> Iterator[str]:
     """URL of a new, empty database, dropped afterwards."""
     name = f"e2e_{uuid.uuid4().hex[:12]}"
@@ -55,16 +55,18 @@ def e2e_database(postgres_server_url: str) -> Iterator[str]:
         admin.dispose()
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def smtp() -> Iterator[SmtpSink]:
     sink = SmtpSink().start()
     yield sink
     sink.stop()
 
 
-@pytest.fixture
-def stack(request: pytest.FixtureRequest, e2e_database: str, smtp: SmtpSink, tmp_path: Path) -> Iterator[Stack]:
-    """scheduling-a, scheduling-b, accommodations, notifications as OS processes."""
+@pytest.fixture(scope="module")
+def stack(e2e_database: str, smtp: SmtpSink, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    """scheduling-a, scheduling-b, accommodations, notifications as OS processes,
+    shared by the tests of a module (each test uses its own people and weeks)."""
+    tmp_path = tmp_path_factory.mktemp("e2e")
     sched_a, sched_b, acc, notif = free_ports(4)
     env = {k: v for k, v in os.environ.items()
            if k not in ("DATABASE_URL", "MAIL_DIR") and not k.startswith(("SMTP_", "INTERVIEWS_", *(f"{s.upper()}_" for s in SERVICES)))}
@@ -95,7 +97,6 @@ def stack(request: pytest.FixtureRequest, e2e_database: str, smtp: SmtpSink, tmp
     running.add("scheduling-b", "services.scheduling", sched_b)
     running.add("accommodations", "services.accommodations", acc)
     running.add("notifications", "services.notifications", notif)
-    request.node.e2e_stack = running
     try:
         running.start(timeout=START_TIMEOUT)
         yield running

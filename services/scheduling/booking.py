@@ -79,14 +79,14 @@ class Booking:
 
     # ------------------------------------------------------------ booking
 
-    def _prepare(self, session: Session, plan: dm.Plan, constraints: dm.Constraints) -> tuple[models.CandidateRow, dm.Candidate, dm.LoopTemplate, dm.Plan]:
+    def prepare(self, session: Session, plan: dm.Plan, constraints: dm.Constraints) -> tuple[models.CandidateRow, dm.Candidate, dm.LoopTemplate, dm.Plan]:
         candidate_row = dir_store.get_candidate(session, plan.candidate_id)
         template = snap.template(dir_store.get_template(session, plan.template_id))
         return candidate_row, snap.candidate(candidate_row), template, with_gap(plan, template, constraints)
 
     def book(self, session: Session, plan: dm.Plan, constraints: dm.Constraints, now: datetime) -> LoopRecord:
         """Books every reservation, the loop and its invites, or nothing."""
-        candidate_row, candidate, template, plan = self._prepare(session, plan, constraints)
+        candidate_row, candidate, template, plan = self.prepare(session, plan, constraints)
         lock_interviewers(session, [i for s in plan.sessions for i in s.interviewer_ids])
         directory = check_plan(session, self.cache, plan, candidate, template, constraints, self.policy, now)
         return self._create_loop(session, plan, candidate_row, directory, now)
@@ -117,7 +117,7 @@ class Booking:
 
     def hold(self, session: Session, plan: dm.Plan, constraints: dm.Constraints, ttl: timedelta, now: datetime) -> tuple[models.HoldRow, str]:
         """Reserves the plan's resources until `now + ttl` without booking it."""
-        candidate_row, candidate, template, plan = self._prepare(session, plan, constraints)
+        candidate_row, candidate, template, plan = self.prepare(session, plan, constraints)
         lock_interviewers(session, [i for s in plan.sessions for i in s.interviewer_ids])
         check_plan(session, self.cache, plan, candidate, template, constraints, self.policy, now)
         hold_id = new_id()
@@ -145,7 +145,7 @@ class Booking:
         changed meanwhile); the hold's own reservations do not block it."""
         hold = self._active_hold(session, hold_id, now)
         plan = plan_from_json(hold.plan)
-        candidate_row, candidate, template, plan = self._prepare(session, plan, constraints)
+        candidate_row, candidate, template, plan = self.prepare(session, plan, constraints)
         reservations.release(session, f"holds/{hold.id}")
         lock_interviewers(session, [i for s in plan.sessions for i in s.interviewer_ids])
         directory = check_plan(session, self.cache, plan, candidate, template, constraints, self.policy, now)

@@ -52,7 +52,7 @@ class Changes:
             raise InvalidArgument("plan", "must be for the loop's own candidate and loop template")
         if len(plan.sessions) != len(record.sessions):
             raise FailedPrecondition("the loop template changed since booking; cancel and book again", reason="TEMPLATE_CHANGED")
-        candidate_row, candidate, template, plan = self.booking._prepare(session, plan, constraints)
+        candidate_row, candidate, template, plan = self.booking.prepare(session, plan, constraints)
         owner = f"loops/{loop.id}"
         # The loop's own reservations must not block its new times.
         reservations.release(session, owner)

@@ -113,5 +113,20 @@ def check_plan(session: Session, cache: snap.DirectoryCache, plan: dm.Plan, cand
     without_bookings = validate_plan(plan, request, snap.snapshot(directory, snap.Reserved(), start, end, interviewer_ids))
     summary = "; ".join(problems[:5])
     if not without_bookings:
-        raise Aborted(f"the plan is no longer free: {summary}; search again", reason="PLAN_STALE")
+        clashes = _clashing(plan, reserved)
+        metadata = {"resource": clashes[0], "resources": ",".join(clashes)} if clashes else {}
+        raise Aborted(f"the plan is no longer free: {summary}; search again", reason="PLAN_STALE", metadata=metadata)
     raise FailedPrecondition(f"the plan cannot be booked: {summary}", reason="PLAN_INVALID", subject="plan")
+
+
+def _clashing(plan: dm.Plan, reserved: snap.Reserved) -> list[str]:
+    """Resources of the plan that a reservation made since the search now
+    covers (a load limit reached by other bookings names no resource here)."""
+    out = set()
+    for session in plan.sessions:
+        for interviewer_id in session.interviewer_ids:
+            if any(r.start < session.end + plan.gap and session.start < r.end for r in reserved.interviewer_busy.get(interviewer_id, ())):
+                out.add(f"interviewers/{interviewer_id}")
+        if session.room_id and any(r.start < session.end + plan.gap and session.start < r.end for r in reserved.room_busy.get(session.room_id, ())):
+            out.add(session.room_id)
+    return sorted(out)

@@ -115,7 +115,9 @@ def test_second_booking_of_the_same_plan_is_aborted_naming_the_resource(director
     assert caught.value.code() == grpc.StatusCode.ABORTED
     info = error_info(caught.value)
     assert info.reason in ("PLAN_STALE", "RESOURCE_CONFLICT")
-    assert "interviewers/" in caught.value.details() or "rooms/" in caught.value.details()
+    taken = {i for x in plan.sessions for i in x.interviewers} | {x.room for x in plan.sessions}
+    assert info.metadata["resource"] in taken
+    assert set(info.metadata["resources"].split(",")) <= taken
     assert _count(s, models.LoopRow) == 1
     with _db(s).reader() as session:
         assert count_overlaps(session) == 0

@@ -20,7 +20,7 @@ from services.core.db import Database
 from services.core.server import start_server
 from services.scheduling import app, models
 from services.scheduling.store.reservations import count_overlaps
-from tests.scheduling.conftest import add_candidate, add_interviewer, add_room, add_template, find
+from tests.scheduling.conftest import add_candidate, add_interviewer, add_room, add_template, error_info, find
 from tests.scheduling.test_booking_api import MON
 
 CALLERS = 60
@@ -59,7 +59,8 @@ def test_concurrent_bookings_of_overlapping_plans_have_exactly_one_winner(schedu
         try:
             return stubs[i % 2].BookLoop(requests[i], metadata=s.metadata, timeout=60)
         except grpc.RpcError as error:
-            return error.code()
+            info = error_info(error)
+            return error.code(), info.metadata.get("resource", "") if info else ""
 
     try:
         with ThreadPoolExecutor(CALLERS) as pool:
@@ -72,7 +73,9 @@ def test_concurrent_bookings_of_overlapping_plans_have_exactly_one_winner(schedu
     winners = [r for r in results if isinstance(r, pb.Loop)]
     losers = [r for r in results if not isinstance(r, pb.Loop)]
     assert len(winners) == 1, results
-    assert set(losers) == {grpc.StatusCode.ABORTED}
+    assert {code for code, _ in losers} == {grpc.StatusCode.ABORTED}
+    # Every loser is told which resource was taken.
+    assert all(resource.startswith(("interviewers/", "offices/", "candidates/")) for _, resource in losers), losers
     db = Database(s.settings.database_url("scheduling"), "scheduling")
     try:
         with db.reader() as session:

@@ -622,3 +622,16 @@ def test_concurrent_bookings_through_both_replicas_never_overlap(world: World) -
           f"same request twice -> {twice}; {time.monotonic() - started:.1f}s")
     assert twice[0] == twice[1] and isinstance(twice[0], str), \
             f"one request_id sent to both replicas at once gave {twice}; expected the same loop twice"
+
+
+def test_replicas_started_together_migrated_once(world: World) -> None:
+    """All four processes started at once on an empty database: both scheduling
+    replicas ran the migrations (the advisory lock serialised them), each schema
+    holds one alembic version, and every process is still serving."""
+    for name in ("scheduling-a", "scheduling-b"):
+        assert '"message": "migrated"' in world.stack.processes[name].log_path.read_text(errors="replace"), name
+    with read_only(world.database_url) as conn:
+        for schema in ("scheduling", "accommodations", "notifications"):
+            versions = conn.execute(text(f"SELECT version_num FROM {schema}.alembic_version")).scalars().all()
+            assert len(versions) == 1, (schema, versions)
+    assert all(p.popen is not None and p.popen.poll() is None for p in world.stack.processes.values())

@@ -23,6 +23,7 @@ COMMAND_MODULES = (
     "services.cli.scheduling_commands",
     "services.cli.accommodations_commands",
     "services.cli.notifications_commands",
+    "services.cli.cohort_commands",
 )
 
 

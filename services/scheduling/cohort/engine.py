@@ -20,7 +20,7 @@ from services.scheduling.cohort.model import CohortResult, Load, Progress, Sourc
 from services.scheduling.cohort.solver import WORKERS, solve
 from services.scheduling.domain.model import DirectorySnapshot, Plan, SearchRequest
 
-OPTION_SHARE = 0.4
+OPTION_SHARE = 0.5
 GREEDY_END, OPTIONS_END = 0.15, 0.35
 # Below this, starting CP-SAT is pointless: the greedy result is returned as is.
 MIN_SOLVE_SECONDS = 0.5
@@ -97,6 +97,7 @@ def run_cohort(
             seconds_to_first=first,
             seconds_to_best=best,
             loads=loads_of(plans),
+            baseline=tuple(base.plans),
         )
 
     if base.cancelled:

@@ -55,6 +55,8 @@ class CohortResult:
     seconds_to_first: float | None  # first CP-SAT solution, from the start of the run
     seconds_to_best: float | None  # best solution returned, from the start of the run
     loads: Mapping[str, Load] = field(default_factory=dict)
+    # The greedy assignment itself, for comparisons (benchmark, load spread).
+    baseline: tuple[Plan | None, ...] = ()
 
     @property
     def loops(self) -> int:

@@ -22,8 +22,8 @@ from services.scheduling.cohort.ledger import Ledger
 from services.scheduling.domain.model import DirectorySnapshot, Plan, SearchRequest, TimeRange
 from services.scheduling.domain.search import find_plans
 
-STEP = timedelta(hours=3)
-PLANS_PER_WINDOW = 4
+STEP = timedelta(hours=6)
+PLANS_PER_WINDOW = 6
 MAX_OPTIONS = 48
 
 

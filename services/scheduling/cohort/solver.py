@@ -295,12 +295,23 @@ def _balance(
         for s in row[chosen].sessions
     )
     most = max(len(vs) for vs in model.sessions_of.values())
+    # Complete the hint with the balance variables' values at phase 1's choice, so CP-SAT
+    # starts from that solution instead of searching for it again.
+    chosen = {
+        var.Index()
+        for row, k in zip(model.x, choice, strict=True)
+        if k is not None
+        for var in (row[k],)
+    }
+    now = {i: sum(v.Index() in chosen for v in vs) for i, vs in model.sessions_of.items()}
     peak = cp.NewIntVar(0, most, "peak")
+    cp.AddHint(peak, max(now.values()))
     fair = -(-total // len(loads))
     excess = []
     for i, load in loads.items():
         cp.Add(peak >= load)
         over = cp.NewIntVar(0, len(model.sessions_of[i]), f"over_{i}")
+        cp.AddHint(over, max(0, now[i] - fair))
         cp.Add(over >= load - fair)
         excess.append(over)
     cp.Minimize(peak * (total + 1) + sum(excess))

@@ -15,6 +15,7 @@ import re
 import smtplib
 import ssl
 import tempfile
+import time
 from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Protocol
@@ -48,6 +49,14 @@ def eml_name(message_id: str) -> str:
     return _UNSAFE.sub("_", message_id.strip("<>"))[:200] + ".eml"
 
 
+# Partly written files live here, beside the folder's .eml files (same file system, so the
+# final link is atomic) but out of the way of anyone opening the mail folder.
+PARTIAL = ".partial"
+# A partial file this old belongs to a process that died mid-write; younger ones may be
+# another replica's write in progress.
+_STALE_SECONDS = 600
+
+
 class _FolderConnection:
     def __init__(self, folder: Path) -> None:
         self.folder = folder
@@ -56,7 +65,7 @@ class _FolderConnection:
         final = self.folder / eml_name(message_id)
         if final.exists():
             return  # written before a crash: this delivery is already done
-        fd, temp = tempfile.mkstemp(dir=self.folder, prefix=".incoming-", suffix=".tmp")
+        fd, temp = tempfile.mkstemp(dir=self.folder / PARTIAL, suffix=".tmp")
         try:
             with os.fdopen(fd, "wb") as handle:
                 handle.write(raw)
@@ -89,7 +98,15 @@ class FolderTransport:
         self.folder = folder
 
     def connect(self) -> _FolderConnection:
-        self.folder.mkdir(parents=True, exist_ok=True)
+        partial = self.folder / PARTIAL
+        partial.mkdir(parents=True, exist_ok=True)
+        cutoff = time.time() - _STALE_SECONDS
+        for leftover in partial.glob("*.tmp"):
+            try:
+                if leftover.stat().st_mtime < cutoff:
+                    leftover.unlink()
+            except FileNotFoundError:
+                pass  # another sender cleaned it up first
         return _FolderConnection(self.folder)
 
 

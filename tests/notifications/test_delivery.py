@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import threading
+import time
 from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
@@ -107,7 +109,8 @@ def test_folder_transport_never_writes_a_message_twice(tmp_path: Path) -> None:
         connection.send("a@example.com", "b@example.com", "<m1@example.com>", b"first\r\n")
         # A resend after a crash between writing and marking SENT.
         connection.send("a@example.com", "b@example.com", "<m1@example.com>", b"second\r\n")
-    assert [p.name for p in tmp_path.iterdir()] == ["m1@example.com.eml"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".partial", "m1@example.com.eml"]
+    assert list((tmp_path / ".partial").iterdir()) == []
     assert (tmp_path / "m1@example.com.eml").read_bytes() == b"first\r\n"
     assert eml_name("<../../etc/passwd>") == ".._.._etc_passwd.eml"
 
@@ -153,3 +156,14 @@ def test_unauthenticated_calls_are_refused(notifications) -> None:
     with pytest.raises(grpc.RpcError) as error:
         notifications.ListDeliveries(pb.ListDeliveriesRequest())
     assert error.value.code() == grpc.StatusCode.UNAUTHENTICATED
+
+
+def test_folder_transport_clears_only_stale_partial_files(tmp_path: Path) -> None:
+    partial = tmp_path / ".partial"
+    partial.mkdir()
+    stale, fresh = partial / "old.tmp", partial / "new.tmp"
+    stale.write_bytes(b"left by a killed process")
+    fresh.write_bytes(b"another replica is writing")
+    os.utime(stale, (time.time() - 3600, time.time() - 3600))
+    FolderTransport(tmp_path).connect()
+    assert [p.name for p in partial.iterdir()] == ["new.tmp"]

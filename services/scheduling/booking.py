@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from services.core.errors import FailedPrecondition, InvalidArgument
 from services.core.names import new_id
 from services.scheduling import invites, models
+from services.scheduling.candidate_time import without_booked
 from services.scheduling.convert_plans import LoopRecord, plan_from_json, plan_to_json
 from services.scheduling.domain import model as dm
 from services.scheduling.domain import rules
@@ -61,8 +62,11 @@ class Booking:
         end = min(query.window.end, now + self.policy.horizon)
         reserved = snap.load_reserved(session, start, max(start, end), now, exclude_owner=exclude)
         template = snap.template(template_row)
+        lead = timedelta(minutes=rules.gap_minutes(template, constraints))
+        candidate = without_booked(snap.candidate(candidate_row), reserved.candidate_busy.get(query.candidate_id, ()),
+                                   dm.TimeRange(start, max(start, end)), lead)
         request = dm.SearchRequest(
-            candidate=snap.candidate(candidate_row),
+            candidate=candidate,
             template=template,
             window=query.window,
             mode=query.mode,
@@ -73,7 +77,6 @@ class Booking:
             min_notice=self.policy.min_notice,
             horizon=self.policy.horizon,
         )
-        lead = timedelta(minutes=rules.gap_minutes(template, constraints))
         world = snap.snapshot(directory, reserved, start, max(start, end), lead=lead)
         return find_plans(request, world), candidate_row.time_zone
 

@@ -187,3 +187,19 @@ def test_find_rejects_bad_requests(small):
     with pytest.raises(grpc.RpcError) as caught:
         find(s, "nobody", "two", MON, MON + timedelta(days=1))
     assert caught.value.code() == grpc.StatusCode.NOT_FOUND
+
+
+def test_candidates_other_loops_are_kept_free(small):
+    s = small
+    add_template(s, "one", (60,))
+    add_interviewer(s, "cy", [NLP])
+    first = s.call("BookLoop", pb.BookLoopRequest(plan=find(s, "cand", "two", MON, MON + timedelta(days=1)).plans[0]))
+    taken_from = _start(first.sessions[0].session)
+    taken_to = _end(first.sessions[-1].session) + timedelta(minutes=15)  # the template's buffer
+    plans = find(s, "cand", "one", MON, MON + timedelta(days=1), k=20).plans
+    assert plans
+    for plan in plans:
+        x = plan.sessions[0]
+        assert _end(x) <= taken_from or _start(x) >= taken_to, x.candidate_local_start
+    # ...and each of them books (the candidate is a reserved resource too).
+    assert s.call("BookLoop", pb.BookLoopRequest(plan=plans[0])).state == pb.LOOP_STATE_BOOKED

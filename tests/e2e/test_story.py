@@ -53,6 +53,7 @@ SESSIONS = (("Research deep dive", pb.SESSION_KIND_ML_DEPTH, 40, 2), ("Coding", 
 MULTIPLIER = 1.5
 NLP_HOME_LOS_GATOS = ("ana", "bo", "cy", "dee")
 NLP_QUALIFIED = {f"interviewers/{i}" for i in (*NLP_HOME_LOS_GATOS, "fay")}  # eve is computer vision only
+INTERVIEWER_NOTE = "The candidate has extra time in every session"
 MAIL_WAIT = 60  # seconds; outbox relays and the SMTP sender poll every 0.2 s
 
 
@@ -265,6 +266,20 @@ def outboxes_drained(database_url: str) -> bool:
     return pending == 0
 
 
+def database_rows_containing(database_url: str, schema: str, marker: str) -> list[str]:
+    """Tables of `schema` with a row whose text (or bytes, as hex) contains `marker`."""
+    hexed = marker.encode().hex()
+    found = []
+    with read_only(database_url) as conn:
+        tables = conn.execute(text("SELECT table_name FROM information_schema.tables WHERE table_schema = :s"),
+                              {"s": schema}).scalars().all()
+        assert tables, f"no tables in schema {schema}"
+        for table in tables:
+            rows = conn.execute(text(f'SELECT t::text FROM "{schema}"."{table}" t')).scalars().all()
+            found += [f"{table}: {r[:200]}" for r in rows if marker in r or hexed in r]
+    return found
+
+
 class read_only:
     """A read-only connection to the test database (never writes)."""
 
@@ -317,7 +332,7 @@ def test_story_accommodation_to_booking_reschedule_and_cancel(world: World) -> N
     assert "triaged" in cli("accommodations", "triage", ticket, token=coordinator)
     assert "in_review" in cli("accommodations", "review", ticket, token=coordinator)
     out = cli("accommodations", "decide", ticket, "approve", "--duration-multiplier", str(MULTIPLIER), "--remote-only",
-              "--interviewer-note", "The candidate has extra time in every session", "--message", "Approved: extra time, remote.",
+              "--interviewer-note", INTERVIEWER_NOTE, "--message", "Approved: extra time, remote.",
               token=coordinator)
     assert "approved" in out
     assert "active" in cli("accommodations", "activate", ticket, token=coordinator)
@@ -345,6 +360,7 @@ def test_story_accommodation_to_booking_reschedule_and_cancel(world: World) -> N
             assert (utc(s.time_range.end_time) - utc(s.time_range.start_time)) == timedelta(minutes=base * MULTIPLIER)
             assert s.remote and not s.room, s
             assert f"Session extended by {int(base * (MULTIPLIER - 1))} minutes" in s.adjustments, s.adjustments
+            assert INTERVIEWER_NOTE in s.adjustments, s.adjustments
             assert set(s.interviewers) <= NLP_QUALIFIED, s.interviewers
             local = datetime.fromisoformat(s.candidate_local_start)
             assert local == utc(s.time_range.start_time)
@@ -378,7 +394,7 @@ def test_story_accommodation_to_booking_reschedule_and_cancel(world: World) -> N
         (invite,) = matching(found_mail, session_id, 0, "REQUEST", recipient)
         body = "\n".join(decoded_texts(invite.mail))
         if recipient != CANDIDATE_EMAIL:
-            assert "Session extended by" in body, recipient
+            assert "Session extended by" in body and INTERVIEWER_NOTE in body, recipient
     timings["invites received"] = time.monotonic() - started
 
     # Reschedule a week later (CLI, replica A): same UIDs, SEQUENCE 1, new times;
@@ -439,6 +455,15 @@ def test_story_accommodation_to_booking_reschedule_and_cancel(world: World) -> N
         for body in decoded_texts(mail):
             assert reason_marker not in body, mail.recipient
             assert cancel_marker not in body, mail.recipient
+    # Nor in any service's log, nor in the databases of scheduling and notifications
+    # (the cancel reason is kept on the loop, for staff: scheduling only).
+    for process in world.stack.processes.values():
+        log = process.log_path.read_text(errors="replace")
+        assert reason_marker not in log and cancel_marker not in log, process.name
+    assert database_rows_containing(world.database_url, "scheduling", cancel_marker)  # the scan finds what is there
+    assert not database_rows_containing(world.database_url, "scheduling", reason_marker)
+    for marker in (reason_marker, cancel_marker):
+        assert not database_rows_containing(world.database_url, "notifications", marker), marker
     # The accommodation's own emails went out too (acknowledgement, decision, the coordinator's notice).
     others = [m for m in everything if not any(p.get_content_type() == "text/calendar" for p in m.parsed().walk())]
     assert {m.recipient for m in others} >= {CANDIDATE_EMAIL, COORDINATOR_EMAIL}, [m.recipient for m in others]

@@ -187,3 +187,15 @@ def test_busy_minutes_widen_second_precise_ranges_in_any_zone(offset, start, len
         [(timeutil.to_minutes(begin), timeutil.to_minutes_ceil(end))]
     )
     assert g.mask_touching(grid.busy_minutes([TimeRange(begin, end)])) == expected
+
+
+@given(intervals, intervals)
+def test_preferred_part_is_the_share_of_minutes_inside(sessions, preferred):
+    from services.scheduling.domain import scoring
+
+    # Sessions of one plan never overlap each other.
+    sessions = timeutil.merge(sessions)
+    merged = timeutil.merge(preferred)
+    total = len(points(sessions))
+    expected = len(points(sessions) & points(merged)) / total if total else 1.0
+    assert abs(scoring.preferred_part(sessions, merged) - expected) < 1e-9

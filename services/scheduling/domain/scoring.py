@@ -21,9 +21,12 @@ search can stop scanning once `upper_bound(start, days)` cannot beat the plans a
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections.abc import Sequence
 
-from services.scheduling.domain.timeutil import Interval, intersect
+from services.scheduling.domain.timeutil import Interval
+
+_AFTER_ALL = float("inf")  # sorts after any interval end, for bisecting on starts
 
 WEIGHTS = {
     "earliness": 40.0,
@@ -63,11 +66,22 @@ def travel_part(pairs: Sequence[tuple[str | None, str, str | None, str]]) -> flo
 
 
 def preferred_part(sessions: Sequence[Interval], preferred: Sequence[Interval] | None) -> float:
-    """`preferred`: the candidate's preferred hours expanded to UTC over the plan's dates."""
+    """`preferred`: the candidate's preferred hours expanded to UTC over the plan's dates.
+
+    Runs for every layout the search reads, hence a bisect per session rather than a merge
+    over every day of the window.
+    """
     if preferred is None:
         return 1.0
-    total = sum(e - s for s, e in sessions)
-    inside = sum(e - s for s, e in intersect(sorted(sessions), preferred))
+    total = inside = 0
+    for start, end in sessions:
+        total += end - start
+        i = max(0, bisect_right(preferred, (start, _AFTER_ALL)) - 1)
+        while i < len(preferred) and preferred[i][0] < end:
+            low, high = preferred[i]
+            if high > start:
+                inside += min(end, high) - max(start, low)
+            i += 1
     return inside / total if total else 1.0
 
 

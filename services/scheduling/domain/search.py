@@ -16,11 +16,13 @@ How the search works (and why it is fast enough to answer in a few milliseconds)
    the candidate free, enough qualified interviewers free and a suitable room free, and
    sessions sharing a narrow pool have enough different people: a necessary condition,
    checked for all start times at once.
-4. Only at those starts, in time order, the exact check runs: interviewers are matched to
-   sessions (a small bipartite matching, so nobody is in two sessions of one loop),
-   preferring the least loaded, and rooms are chosen to minimise moves (`assign.py`).
-5. Scoring (`scoring.py`). Only earliness depends on the start, so once the best score still
-   reachable from a start cannot beat the k-th plan held, the scan stops. At most
+4. Only at those starts the exact check runs: interviewers are matched to sessions (a small
+   bipartite matching, so nobody is in two sessions of one loop), preferring the least
+   loaded, and rooms are chosen to minimise moves (`assign.py`).
+5. Scoring (`scoring.py`). Before matching anyone, a layout's best possible score is known
+   (its earliness, days, rooms and preferred hours are fixed; only load balance is not).
+   Layouts are matched best bound first (`_ranked_layouts`), and the scan stops once no
+   layout left, read or unread, could beat the k-th plan held. At most
    `PLANS_PER_START` plans share a first start (the second with different interviewers), so
    the top k are not copies of one another. `MAX_FAILED_CHECKS` caps the failed exact checks
    of one request so a pathological directory cannot make one call slow; when that budget
@@ -33,6 +35,7 @@ possible idle gap or staffing.
 
 from __future__ import annotations
 
+import heapq
 from collections.abc import Iterator
 from datetime import timedelta
 
@@ -61,8 +64,9 @@ PLANS_PER_START = 2
 # staffed by different people (typically a tiny pool wanted by several sessions on
 # different days). Successful checks need no cap: the score bound stops those.
 MAX_FAILED_CHECKS = 60
-# Starts tried for each later day's part of a multi-day loop, per first-day start.
-LATER_DAY_OPTIONS = 4
+# Starts tried for each later day's part of a multi-day loop, per first-day start: the
+# earliest, and one more in case the first cannot be staffed by different people.
+LATER_DAY_OPTIONS = 2
 
 
 def find_plans(request: SearchRequest, directory: DirectorySnapshot) -> SearchResult:
@@ -80,24 +84,10 @@ def find_plans(request: SearchRequest, directory: DirectorySnapshot) -> SearchRe
         chunk_masks = _split_masks(space, chunks, chunk_cache, best.threshold())
         if chunk_masks is None:
             continue
-        for layout in _layouts(space, chunks, chunk_masks):
+        for layout, rooms, travel, preferred in _ranked_layouts(space, chunks, chunk_masks, best):
             first_minute = space.grid.minute(layout[0])
-            if scoring.upper_bound(first_minute, space.earliest, days) <= best.threshold():
-                break  # every later start scores lower still
             if best.full_at(first_minute):
                 continue  # other later-day options of a start that already has its plans
-            times = _times(space, layout)
-            preferred = scoring.preferred_part(times, space.preferred)
-            bound = scoring.upper_bound(first_minute, space.earliest, days, preferred=preferred)
-            if bound <= best.threshold():
-                continue
-            rooms = assign_rooms(space, chunks, layout)
-            if rooms is None:
-                continue
-            travel = scoring.travel_part(_room_pairs(space, chunks, rooms))
-            bound = scoring.upper_bound(first_minute, space.earliest, days, travel, preferred)
-            if bound <= best.threshold():
-                continue
             staffed = False
             for staff in _staffings(space, layout):
                 staffed = True
@@ -235,6 +225,25 @@ def _shared_pools(space: SearchSpace, specs, offsets: list[int]) -> int:
     return mask
 
 
+def _may_meet_preferred(space: SearchSpace, chunks: list[tuple[int, int]]) -> bool:
+    """Whether some session of the split could overlap the candidate's preferred hours."""
+    if space.preferred is None:
+        return True
+    preferred = space.grid.mask_touching(space.preferred)
+    for first, last in chunks:
+        for spec in space.sessions[first:last]:
+            # Starts s whose session [s, s + slots) meets a preferred slot: preferred slots
+            # smeared back by up to slots - 1.
+            reach, covered = preferred, 1
+            while covered < spec.slots:
+                step = min(covered, spec.slots - covered)
+                reach |= reach >> step
+                covered += step
+            if space.session_mask(spec) & reach:
+                return True
+    return False
+
+
 def _layouts(
     space: SearchSpace, chunks: list[tuple[int, int]], chunk_masks: list[int]
 ) -> Iterator[list[int]]:
@@ -273,6 +282,73 @@ def _first_bits(mask: int, limit: int) -> list[int]:
         if len(out) == limit:
             break
     return out
+
+
+def _ranked_layouts(
+    space: SearchSpace, chunks: list[tuple[int, int]], chunk_masks: list[int], best: _TopPlans
+) -> Iterator[tuple[list[int], list[str | None], float, float]]:
+    """Layouts best bound first, with their rooms, travel and preferred-hours parts.
+
+    A layout's bound (`scoring.upper_bound` with its exact preferred-hours part, then its
+    exact travel part once rooms are chosen) is known before any interviewer is matched.
+    Layouts are read in time order, whose bound without those parts only falls, and held in
+    a heap; the best held layout is handed out once no unread layout could beat it. So the
+    costly matchings go to the most promising starts first (for a far-away candidate, the
+    ones inside their preferred hours rather than the earliest), and the scan ends as soon as
+    nothing left, read or unread, can enter the top k.
+    """
+    days = len(chunks)
+    # When no session of this split can touch the candidate's preferred hours, the
+    # preferred part is 0 for every layout: bounding with 0 instead of 1 stops the scan
+    # 10 points sooner (a far-away candidate whose preferred hours are our night).
+    ceiling = 1.0 if _may_meet_preferred(space, chunks) else 0.0
+    pending = _layouts(space, chunks, chunk_masks)
+    upcoming = next(pending, None)
+    # (-bound, first minute, read order, layout, rooms or None if not chosen yet, preferred)
+    held: list[tuple[float, int, int, list[int], list[str | None] | None, float]] = []
+    order = 0
+    while True:
+        while upcoming is not None:
+            first_minute = space.grid.minute(upcoming[0])
+            reachable = scoring.upper_bound(
+                first_minute, space.earliest, days, preferred=ceiling
+            )
+            if reachable <= best.threshold():
+                upcoming = None  # every later start scores lower still
+                break
+            if held and reachable <= -held[0][0]:
+                break  # the best held layout beats anything still unread
+            preferred = (
+                scoring.preferred_part(_times(space, upcoming), space.preferred)
+                if space.preferred is not None
+                else 1.0
+            )
+            bound = scoring.upper_bound(first_minute, space.earliest, days, 1.0, preferred)
+            if bound > best.threshold():
+                heapq.heappush(held, (-bound, first_minute, order, upcoming, None, preferred))
+                order += 1
+            upcoming = next(pending, None)
+        if not held:
+            return
+        neg_bound, first_minute, seq, layout, rooms, preferred = heapq.heappop(held)
+        if -neg_bound <= best.threshold():
+            held.clear()  # the best held cannot enter, so none of them can
+            continue
+        if space.office_id is None:
+            yield layout, [None] * len(layout), 1.0, preferred
+            continue
+        if rooms is None:
+            # Rooms fix the travel part: re-queue with the tighter bound unless still best.
+            rooms = assign_rooms(space, chunks, layout)
+            if rooms is None:
+                continue
+            travel = scoring.travel_part(_room_pairs(space, chunks, rooms))
+            bound = scoring.upper_bound(first_minute, space.earliest, days, travel, preferred)
+            if held and bound < -held[0][0]:
+                heapq.heappush(held, (-bound, first_minute, seq, layout, rooms, preferred))
+                continue
+        travel = scoring.travel_part(_room_pairs(space, chunks, rooms))
+        yield layout, rooms, travel, preferred
 
 
 # ---------------------------------------------------------------- plans

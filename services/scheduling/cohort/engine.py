@@ -111,7 +111,8 @@ def run_cohort(
         should_stop=lambda: stop.is_set() or time.monotonic() > option_deadline,
         on_entry=lambda done: progress(
             Progress(
-                GREEDY_END + (OPTIONS_END - GREEDY_END) * done / count, "options", greedy_loops
+                GREEDY_END + (OPTIONS_END - GREEDY_END) * done / (2 * count), "options",
+                greedy_loops,
             )
         ),
     )

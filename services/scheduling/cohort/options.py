@@ -2,19 +2,26 @@
 
 The single-loop search ranks plans by earliness first, so asking it for many plans over the
 whole window returns variations of the first free morning, and every candidate of a cohort
-would compete for that same morning. Instead the window is walked in steps: each call searches
-`[t, window end)` and returns the best few plans from `t` on (earliest first, up to two staffings
-per start), then `t` moves one step past the earliest of them. Days with nothing free are
-skipped in one call, and every option is a plan the search itself produced, so it respects every
-single-loop rule (hours, qualification, rooms, accommodations, limits) by construction. Options
-that would collide with existing reservations on their gap tail (see `ledger`) are dropped.
+would compete for that same morning. Instead each entry's window is walked, in two passes over
+all entries so that whatever time is left is spent where it helps most:
+
+1. Days: search `[t, window end)`, keep its best few plans (earliest first, up to two staffings
+   per start), move `t` a day past the earliest of them, and repeat. Every entry gets options
+   spread over its whole window; days with nothing free are skipped in one call.
+2. Later starts: for each start found in pass 1, search again from `LATER` after it, for the
+   same day's later slots (e.g. an afternoon loop in a room busy in the morning).
+
+Pass 2 runs only while time remains (`should_stop`). Every option is a plan the search itself
+produced, so it respects every single-loop rule (hours, qualification, rooms, accommodations,
+limits) by construction; options that would collide with existing reservations on their gap
+tail (see `ledger`) are dropped.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from services.core.errors import InvalidArgument
 from services.scheduling.cohort.greedy import describe
@@ -22,9 +29,10 @@ from services.scheduling.cohort.ledger import Ledger
 from services.scheduling.domain.model import DirectorySnapshot, Plan, SearchRequest, TimeRange
 from services.scheduling.domain.search import find_plans
 
-STEP = timedelta(hours=6)
-PLANS_PER_WINDOW = 6
-MAX_OPTIONS = 48
+DAY = timedelta(hours=20)  # past the rest of that local day, never past the next morning
+LATER = timedelta(hours=3, minutes=30)
+PLANS_PER_WINDOW = 4
+MAX_OPTIONS = 64
 
 
 @dataclass(frozen=True)
@@ -32,11 +40,19 @@ class OptionSet:
     options: tuple[tuple[Plan, ...], ...]  # per entry; the seed (greedy's plan) first if any
     # Why an entry has no plan even alone (its first search's no-plan reasons), else "".
     reasons: tuple[str, ...]
-    complete: bool  # False when stopped early: later entries have their seed only
+    complete: bool  # False when pass 1 was stopped early: later entries have their seed only
 
 
 def plan_key(plan: Plan) -> tuple:
     return tuple((s.start, s.interviewer_ids, s.room_id) for s in plan.sessions)
+
+
+class _Entry:
+    def __init__(self, request: SearchRequest, seed: Plan | None) -> None:
+        self.request = request
+        self.found: dict[tuple, Plan] = {} if seed is None else {plan_key(seed): seed}
+        self.day_starts: list[datetime] = []
+        self.reason = ""
 
 
 def generate(
@@ -44,59 +60,75 @@ def generate(
     directory: DirectorySnapshot,
     seeds: Sequence[Plan | None],
     *,
-    step: timedelta = STEP,
     per_window: int = PLANS_PER_WINDOW,
     max_options: int = MAX_OPTIONS,
     should_stop: Callable[[], bool] = lambda: False,
     on_entry: Callable[[int], None] | None = None,
 ) -> OptionSet:
+    """`on_entry(done)` counts 2 steps per entry (one per pass)."""
     base = Ledger(directory)
-    options: list[tuple[Plan, ...]] = []
-    reasons: list[str] = []
+    items = [_Entry(r, s) for r, s in zip(entries, seeds, strict=True)]
+    search = _Search(directory, base, per_window, max_options)
     complete = True
-    for index, (request, seed) in enumerate(zip(entries, seeds, strict=True)):
-        found: dict[tuple, Plan] = {}
-        if seed is not None:
-            found[plan_key(seed)] = seed
-        reason = ""
-        if complete and should_stop():
+    for index, item in enumerate(items):
+        if should_stop():
             complete = False
-        if complete:
-            reason = _walk(request, directory, base, found, step, per_window, max_options)
-        options.append(tuple(found.values()))
-        reasons.append("" if found else reason)
+            break
+        search.days(item)
         if on_entry is not None:
             on_entry(index + 1)
-    return OptionSet(tuple(options), tuple(reasons), complete)
+    if complete:
+        for index, item in enumerate(items):
+            if should_stop():
+                break
+            for start in item.day_starts:
+                search.window(item, start + LATER)
+            if on_entry is not None:
+                on_entry(len(items) + index + 1)
+    return OptionSet(
+        tuple(tuple(i.found.values()) for i in items),
+        tuple("" if i.found else i.reason for i in items),
+        complete,
+    )
 
 
-def _walk(
-    request: SearchRequest,
-    directory: DirectorySnapshot,
-    base: Ledger,
-    found: dict[tuple, Plan],
-    step: timedelta,
-    per_window: int,
-    max_options: int,
-) -> str:
-    """Adds plans from successive sub-windows to `found`; the no-plan reason of the first."""
-    start = max(request.window.start, request.now + request.min_notice)
-    first = True
-    while start < request.window.end and len(found) < max_options:
-        sub = replace(
-            request, window=TimeRange(start, request.window.end), max_plans=per_window
-        )
+class _Search:
+    def __init__(self, directory, base: Ledger, per_window: int, max_options: int) -> None:
+        self.directory = directory
+        self.base = base
+        self.per_window = per_window
+        self.max_options = max_options
+
+    def window(self, item: _Entry, start: datetime) -> list[Plan] | None:
+        """Plans from `start` to the window's end, added to the entry; None when none."""
+        request = item.request
+        if start >= request.window.end or len(item.found) >= self.max_options:
+            return None
+        sub = replace(request, window=TimeRange(start, request.window.end), max_plans=self.per_window)
         try:
-            result = find_plans(sub, directory)
+            result = find_plans(sub, self.directory)
         except InvalidArgument as error:
-            return error.message
+            item.reason = error.message
+            return None
         if not result.plans:
-            # Nothing from `start` on; a later start only sees less of the window.
-            return describe(result.no_plan_reasons) if first else ""
-        first = False
+            if not item.day_starts:
+                item.reason = describe(result.no_plan_reasons)
+            return None
         for plan in result.plans:
             key = plan_key(plan)
-            if key not in found and base.conflict(plan) is None and len(found) < max_options:
-                found[key] = plan
-        start = max(start, min(p.sessions[0].start for p in result.plans)) + step
-    return ""
+            if (
+                key not in item.found
+                and len(item.found) < self.max_options
+                and self.base.conflict(plan) is None
+            ):
+                item.found[key] = plan
+        return list(result.plans)
+
+    def days(self, item: _Entry) -> None:
+        request = item.request
+        start = max(request.window.start, request.now + request.min_notice)
+        while (plans := self.window(item, start)) is not None:
+            first = min(p.sessions[0].start for p in plans)
+            item.day_starts.append(first)
+            # Nothing between `start` and `first`, so the next day is searched from there.
+            start = max(start, first) + DAY

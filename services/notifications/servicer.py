@@ -93,7 +93,7 @@ class NotificationsServicer(pb_grpc.NotificationsServiceServicer):
 
         return self._accept(
             method_name, request, kind, render,
-            lambda session: store.check_sequence(session, invite.uid, invite.sequence, kind),
+            lambda session: store.check_sequence(session, invite.uid, invite.sequence),
         )
 
     def SendInvite(self, request: pb.SendInviteRequest, context: grpc.ServicerContext) -> pb.SendInviteResponse:

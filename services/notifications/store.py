@@ -7,8 +7,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, or_, select, update
-from sqlalchemy.orm import Session, undefer
+from sqlalchemy import exists, func, or_, select, update
+from sqlalchemy.orm import Session, aliased, undefer
 
 from services.core.db import Database, utcnow
 from services.core.errors import AlreadyExists, FailedPrecondition, NotFound
@@ -41,22 +41,21 @@ def existing_for_key(session: Session, key: str, fingerprint: str) -> list[Deliv
     return rows
 
 
-def check_sequence(session: Session, uid: str, sequence: int, kind: str) -> None:
+def check_sequence(session: Session, uid: str, sequence: int) -> None:
     """Refuse an invite older than one already accepted for the same UID.
 
     Calendar clients ignore a lower SEQUENCE anyway; refusing it tells the caller (whose
-    relay may deliver out of order) instead of mailing a stale time. A REQUEST may repeat
-    the last SEQUENCE (e.g. an attendee added) but never follow a CANCEL of the same one.
+    relay may deliver out of order) instead of mailing a stale time. The same SEQUENCE may
+    repeat: an attendee added, or a CANCEL to the interviewers taken off a session followed
+    by a REQUEST to those who stay (RFC 5546 3.2.5: a CANCEL to some attendees removes only
+    them).
     """
-    rows = session.execute(
-        select(DeliveryRow.kind, func.max(DeliveryRow.sequence))
-        .where(DeliveryRow.uid == uid, DeliveryRow.kind != MESSAGE)
-        .group_by(DeliveryRow.kind)
-    ).all()
-    latest = {row_kind: seq for row_kind, seq in rows}
-    highest = max(latest.values(), default=-1)
-    cancelled = latest.get(INVITE_CANCEL, -1)
-    if sequence < highest or (kind == INVITE_REQUEST and sequence <= cancelled):
+    highest = session.scalar(
+        select(func.max(DeliveryRow.sequence)).where(
+            DeliveryRow.uid == uid, DeliveryRow.kind != MESSAGE
+        )
+    )
+    if highest is not None and sequence < highest:
         raise FailedPrecondition(
             f"invite {uid} already has SEQUENCE {highest}; send a higher one",
             reason="STALE_SEQUENCE",
@@ -151,7 +150,12 @@ def claim(db: Database, owner: str, lease: timedelta, limit: int) -> list[Claime
     The commit happens before any SMTP traffic: it is the attempt marker. PostgreSQL
     skips rows another sender holds locked; SQLite serialises this transaction
     (BEGIN IMMEDIATE) and the lease keeps a second sender off the claimed rows.
+
+    Invites to one recipient for one UID go out in the order they were accepted: a later one
+    waits while an earlier one is pending (being sent, or waiting for a retry), so that a
+    CANCEL never overtakes the REQUEST it cancels on another sender thread.
     """
+    earlier = aliased(DeliveryRow)
 
     def work(session: Session) -> list[Claimed]:
         now = utcnow()
@@ -161,6 +165,15 @@ def claim(db: Database, owner: str, lease: timedelta, limit: int) -> list[Claime
                 DeliveryRow.state == PENDING,
                 DeliveryRow.next_attempt_time <= now,
                 or_(DeliveryRow.lease_expire_time.is_(None), DeliveryRow.lease_expire_time < now),
+                or_(
+                    DeliveryRow.uid == "",
+                    ~exists().where(
+                        earlier.uid == DeliveryRow.uid,
+                        earlier.recipient == DeliveryRow.recipient,
+                        earlier.state == PENDING,
+                        earlier.seq < DeliveryRow.seq,
+                    ),
+                ),
             )
             .order_by(DeliveryRow.next_attempt_time, DeliveryRow.seq)
             .limit(limit)

@@ -135,12 +135,31 @@ def test_stale_sequence_is_refused(notifications, token: Token) -> None:
         notifications.SendInvite(
             pb.SendInviteRequest(idempotency_key="s1", invite=protos.invite(sequence=1)), metadata=service)
     assert error.value.code() == grpc.StatusCode.FAILED_PRECONDITION
-    notifications.CancelInvite(pb.CancelInviteRequest(idempotency_key="c3", invite=protos.invite(sequence=3)),
-                               metadata=service)
     with pytest.raises(grpc.RpcError) as error:
-        notifications.SendInvite(
-            pb.SendInviteRequest(idempotency_key="s3", invite=protos.invite(sequence=3)), metadata=service)
+        notifications.CancelInvite(
+            pb.CancelInviteRequest(idempotency_key="c1", invite=protos.invite(sequence=1)), metadata=service)
     assert error.value.code() == grpc.StatusCode.FAILED_PRECONDITION
+
+
+def test_interviewer_taken_off_then_the_rest_updated_at_the_same_sequence(
+    notifications, smtp_server: SmtpServer, token: Token
+) -> None:
+    """Scheduling cancels for the removed interviewer and re-sends to those who stay."""
+    service = token(Role.SERVICE)
+    notifications.SendInvite(pb.SendInviteRequest(idempotency_key="p0", invite=protos.invite()),
+                             metadata=service)
+    removed = factories.invite(sequence=1, attendees=(factories.OTHER,))
+    staying = factories.invite(sequence=1, attendees=(factories.CANDIDATE, factories.INTERVIEWER))
+    notifications.CancelInvite(pb.CancelInviteRequest(idempotency_key="p1c", invite=protos.invite(removed)),
+                               metadata=service)
+    notifications.SendInvite(pb.SendInviteRequest(idempotency_key="p1r", invite=protos.invite(staying)),
+                             metadata=service)
+    _all_sent(notifications, token, "p1r", 2)
+    _all_sent(notifications, token, "p1c", 1)
+    last = {a: str(calendar(parse(smtp_server.handler.for_recipient(a)[-1].raw))["METHOD"])
+            for a in ATTENDEES}
+    assert last == {factories.OTHER.email: "CANCEL", factories.CANDIDATE.email: "REQUEST",
+                    factories.INTERVIEWER.email: "REQUEST"}
 
 
 @pytest.mark.parametrize("role", [Role.CANDIDATE, Role.RECRUITER, Role.COORDINATOR, Role.INTERVIEWER])

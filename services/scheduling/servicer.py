@@ -19,8 +19,8 @@ from interviews.scheduling.v1 import scheduling_pb2_grpc
 from services.core import names, pagination, timeconv
 from services.core.auth import current_principal
 from services.core.db import Database
-from services.core.errors import InvalidArgument
-from services.core.idempotency import run_idempotent
+from services.core.errors import Aborted, InvalidArgument
+from services.core.idempotency import fingerprint, run_idempotent
 from services.scheduling import access, ics_import
 from services.scheduling import convert_directory as cd
 from services.scheduling import convert_plans as cp
@@ -75,7 +75,26 @@ class SchedulingServicer(scheduling_pb2_grpc.SchedulingServiceServicer):
         self.clock = clock
 
     def _idempotent(self, method: str, request: Message, response_type: type, produce: Callable[[Any], Message]) -> Any:
-        return run_idempotent(self.db, IdempotencyRecord, method, request, response_type, produce)
+        try:
+            return run_idempotent(self.db, IdempotencyRecord, method, request, response_type, produce)
+        except Aborted:
+            # A retry that ran while its first attempt was still committing
+            # collides with that attempt's own reservations; the first result
+            # is the answer, not a conflict.
+            stored = self._stored(method, request, response_type)
+            if stored is None:
+                raise
+            return stored
+
+    def _stored(self, method: str, request: Message, response_type: type) -> Any:
+        request_id = getattr(request, "request_id", "")
+        if not request_id:
+            return None
+        with self.db.reader() as s:
+            record = s.get(IdempotencyRecord, (method, request_id))
+        if record is None or record.fingerprint != fingerprint(request):
+            return None
+        return response_type.FromString(record.response)
 
     def _write_invites(self, method: str, request: Message, produce: Callable[[Any], Message]) -> pb.Loop:
         loop = self._idempotent(method, request, pb.Loop, produce)

@@ -10,8 +10,10 @@ from datetime import timedelta
 from zoneinfo import ZoneInfo
 
 import grpc
+import psycopg
 import pytest
 from sqlalchemy import func, select
+from sqlalchemy.engine import make_url
 
 from interviews.common.v1 import common_pb2
 from interviews.scheduling.v1 import scheduling_pb2 as pb
@@ -20,6 +22,7 @@ from services.core.db import Database
 from services.core.server import start_server
 from services.scheduling import app, models
 from services.scheduling.store.reservations import count_overlaps
+from tests.helpers import wait_until
 from tests.scheduling.conftest import add_candidate, add_interviewer, add_room, add_template, error_info, find
 from tests.scheduling.test_booking_api import MON
 
@@ -86,5 +89,38 @@ def test_concurrent_bookings_of_overlapping_plans_have_exactly_one_winner(schedu
             assert owners == [(winners[0].name, 9)]
             assert count_overlaps(session) == 0
             assert session.scalar(select(func.count()).select_from(models.OutboxMessage)) == 3
+    finally:
+        db.dispose()
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("backend", ["postgresql"], indirect=True)
+def test_a_retry_racing_its_first_attempt_gets_the_same_loop(scheduling):
+    s = scheduling
+    add_interviewer(s, "ana", [common_pb2.ML_AREA_NLP])
+    add_template(s, "one", (60,))
+    add_candidate(s, "c0")
+    plan = find(s, "c0", "one", MON, MON + timedelta(days=1), k=1).plans[0]
+    request = pb.BookLoopRequest(plan=plan, request_id="twice")
+    url = make_url(s.settings.database_url("scheduling")).set(drivername="postgresql").render_as_string(hide_password=False)
+    channel = grpc.insecure_channel(s.address)
+    stub = scheduling_pb2_grpc.SchedulingServiceStub(channel)
+    # Hold the interviewer's row so both attempts get past the request-id check
+    # and wait at the booking lock; then let them go one after the other.
+    with psycopg.connect(url) as blocker, psycopg.connect(url, autocommit=True) as watcher:
+        blocker.execute("SELECT id FROM scheduling.interviewers WHERE id = 'ana' FOR UPDATE")
+        with ThreadPoolExecutor(2) as pool:
+            calls = [pool.submit(stub.BookLoop, request, metadata=s.metadata, timeout=30) for _ in range(2)]
+            wait_until(lambda: watcher.execute(
+                "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND datname = current_database()"
+            ).fetchone()[0] >= 2, message="both attempts waiting")
+            blocker.commit()
+            first, second = (c.result() for c in calls)
+    channel.close()
+    assert first == second
+    db = Database(s.settings.database_url("scheduling"), "scheduling")
+    try:
+        with db.reader() as session:
+            assert session.scalar(select(func.count()).select_from(models.LoopRow)) == 1
     finally:
         db.dispose()

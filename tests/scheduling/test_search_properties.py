@@ -82,7 +82,9 @@ def worlds(draw):
     booked = {}
     for i in range(draw(st.integers(2, 8))):
         zone = draw(st.sampled_from([LA, LA, NY]))
-        start, end = draw(st.sampled_from([("08:00", "16:00"), ("09:00", "17:00"), ("11:00", "19:00")]))
+        start, end = draw(
+            st.sampled_from([("08:00", "16:00"), ("09:00", "17:00"), ("11:00", "19:00")])
+        )
         person = interviewer(
             f"i{i}",
             *draw(st.lists(st.sampled_from(AREAS), min_size=1, max_size=2, unique=True)),
@@ -129,7 +131,11 @@ def requests(draw):
         )
         for i in range(draw(st.integers(1, 3)))
     ]
-    loop = template(*sessions, buffer=draw(st.sampled_from([0, 5, 10, 15])), max_days=draw(st.integers(1, 2)))
+    loop = template(
+        *sessions,
+        buffer=draw(st.sampled_from([0, 5, 10, 15])),
+        max_days=draw(st.integers(1, 2)),
+    )
     constraints = Constraints(
         duration_multiplier=draw(st.sampled_from([1.0, 1.0, 1.25, 1.5])),
         extra_break_minutes=draw(st.sampled_from([0, 0, 10])),
@@ -163,7 +169,7 @@ def overlaps(a_start, a_end, b_start, b_end) -> bool:
 @given(worlds(), requests())
 def test_every_plan_is_valid_ordered_and_explained_when_empty(world, req):
     result = find_plans(req, world)
-    gap = timedelta(minutes=req.template.buffer.total_seconds() / 60 + req.constraints.extra_break_minutes)
+    gap = req.template.buffer + timedelta(minutes=req.constraints.extra_break_minutes)
     for plan in result.plans:
         assert validate_plan(plan, req, world) == []
         # Independently of validate_plan: sessions in order, apart by the gap, never overlapping.

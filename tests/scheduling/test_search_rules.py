@@ -39,6 +39,7 @@ from tests.scheduling.test_search_world import (
 )
 
 REMOTE = {"mode": LocationMode.REMOTE, "office_id": None}
+CV = MlArea.COMPUTER_VISION
 
 
 def plans_for(req, world):
@@ -173,8 +174,8 @@ def test_nobody_takes_two_sessions_of_one_loop():
         (AreaRule.PRIMARY, MlArea.COMPUTER_VISION, MlArea.NLP, MlArea.COMPUTER_VISION),
         (AreaRule.SECONDARY, MlArea.COMPUTER_VISION, MlArea.COMPUTER_VISION, MlArea.NLP),
         (AreaRule.SECONDARY, MlArea.UNSPECIFIED, MlArea.NLP, MlArea.COMPUTER_VISION),
-        (AreaRule.PRIMARY_OR_SECONDARY, MlArea.COMPUTER_VISION, MlArea.COMPUTER_VISION, MlArea.RELIABLE_ML),
-        (AreaRule.PRIMARY_OR_SECONDARY, MlArea.COMPUTER_VISION, MlArea.NLP, MlArea.RELIABLE_ML),
+        (AreaRule.PRIMARY_OR_SECONDARY, CV, CV, MlArea.RELIABLE_ML),
+        (AreaRule.PRIMARY_OR_SECONDARY, CV, MlArea.NLP, MlArea.RELIABLE_ML),
     ],
 )
 def test_area_rules(rule, secondary, qualified, unqualified):
@@ -239,7 +240,8 @@ def test_room_capacity_counts_candidate_interviewers_and_interpreter():
     assert plans_for(interpreted, directory(people, [small])).no_plan_reasons[0].code == (
         "NO_ROOM_LARGE_ENOUGH"
     )
-    assert plans_for(interpreted, directory(people, [small, big])).plans[0].sessions[0].room_id == "big"
+    both = plans_for(interpreted, directory(people, [small, big]))
+    assert both.plans[0].sessions[0].room_id == "big"
 
 
 def test_accessible_room_required():
@@ -262,7 +264,8 @@ def test_accessible_room_busy_is_explained_per_day():
 
 def test_quiet_room_required():
     rooms = [room("loud", quiet=False), room("calm", quiet=True, capacity=12)]
-    result = plans_for(request(constraints=Constraints(quiet_room=True)), directory([interviewer("i1")], rooms))
+    req = request(constraints=Constraints(quiet_room=True))
+    result = plans_for(req, directory([interviewer("i1")], rooms))
     assert {s.room_id for p in result.plans for s in p.sessions} == {"calm"}
 
 
@@ -327,9 +330,11 @@ def test_allowed_windows_are_daily_in_the_candidates_zone():
 
 def test_auckland_candidate_days_are_counted_in_their_zone():
     # Monday 09:00-15:00 in Los Angeles is Tuesday 06:00-12:00 in Auckland: one day there.
-    who = candidate(zone=AUCKLAND, availability=[LocalDateWindow(TUESDAY, hm("06:00"), hm("12:00"))])
+    morning = LocalDateWindow(TUESDAY, hm("06:00"), hm("12:00"))
+    who = candidate(zone=AUCKLAND, availability=[morning])
     loop = template(session("A", 60), session("B", 60), buffer=15)
-    result = plans_for(request(loop, who, **REMOTE), directory([interviewer("i1"), interviewer("i2")]))
+    world = directory([interviewer("i1"), interviewer("i2")])
+    result = plans_for(request(loop, who, **REMOTE), world)
     assert result.plans
     for plan in result.plans:
         assert plan.days == 1
@@ -360,7 +365,8 @@ def test_max_sessions_per_day_splits_the_loop_beyond_template_days():
     req = request(loop, constraints=Constraints(max_sessions_per_day=1), days=5)
     plan = plans_for(req, world).plans[0]
     assert plan.days == 3
-    assert [local(s.start)[:10] for s in plan.sessions] == ["2026-12-07", "2026-12-08", "2026-12-09"]
+    dates = [local(s.start)[:10] for s in plan.sessions]
+    assert dates == ["2026-12-07", "2026-12-08", "2026-12-09"]
     assert plan.score_breakdown["days"] == pytest.approx(1 / 3)
 
 
@@ -505,7 +511,8 @@ def test_office_without_rooms_is_explained_once():
 
 def test_quiet_room_missing_is_explained():
     rooms = [room("loud", quiet=False)]
-    result = plans_for(request(constraints=Constraints(quiet_room=True)), directory([interviewer("i1")], rooms))
+    req = request(constraints=Constraints(quiet_room=True))
+    result = plans_for(req, directory([interviewer("i1")], rooms))
     assert [r.code for r in result.no_plan_reasons] == ["NO_QUIET_ROOM"]
 
 

@@ -76,7 +76,8 @@ def problems(plan, req, snapshot) -> str:
 def test_busy_interviewer_is_caught():
     plan, req, snapshot = planned()
     s = plan.sessions[0]
-    busier = replace(snapshot, interviewer_busy={s.interviewer_ids[0]: [span(MONDAY, "09:30", "09:31")]})
+    blocked = {s.interviewer_ids[0]: [span(MONDAY, "09:30", "09:31")]}
+    busier = replace(snapshot, interviewer_busy=blocked)
     assert f"interviewer {s.interviewer_ids[0]} is busy" in problems(plan, req, busier)
 
 
@@ -113,7 +114,8 @@ def test_wrong_room_is_caught():
     assert "unsuitable (NO_ROOM_LARGE_ENOUGH)" in problems(
         with_session(plan, 0, room_id="tiny"), req, snapshot
     )
-    assert "is not at office lg" in problems(with_session(plan, 0, room_id="la-room"), req, snapshot)
+    elsewhere = with_session(plan, 0, room_id="la-room")
+    assert "is not at office lg" in problems(elsewhere, req, snapshot)
     assert "needs a room" in problems(with_session(plan, 0, room_id=None), req, snapshot)
 
 
@@ -155,7 +157,8 @@ def test_constraints_tightened_after_booking_are_caught():
     plan, req, snapshot = planned()
     stricter = replace(req, constraints=Constraints(duration_multiplier=1.5))
     assert "must last 90 minutes" in problems(plan, stricter, snapshot)
-    windows = replace(req, constraints=Constraints(allowed_windows=(DailyWindow(hm("13:00"), hm("17:00")),)))
+    afternoons = Constraints(allowed_windows=(DailyWindow(hm("13:00"), hm("17:00")),))
+    windows = replace(req, constraints=afternoons)
     assert "allowed time windows" in problems(plan, windows, snapshot)
     remote = replace(req, constraints=Constraints(remote_only=True))
     assert "must be remote" in problems(plan, remote, snapshot)
@@ -164,7 +167,8 @@ def test_constraints_tightened_after_booking_are_caught():
 def test_availability_notice_and_window_are_caught():
     plan, req, snapshot = planned()
     who = replace(WHO, availability=(LocalDateWindow(TUESDAY, hm("09:00"), hm("17:00")),))
-    assert "outside the candidate's availability" in problems(plan, replace(req, candidate=who), snapshot)
+    other = replace(req, candidate=who)
+    assert "outside the candidate's availability" in problems(plan, other, snapshot)
     late_clock = replace(req, now=at(MONDAY, "08:00"))
     assert "minimum notice" in problems(plan, late_clock, snapshot)
     shorter = replace(req, window=replace(req.window, end=at(MONDAY, "09:30")))

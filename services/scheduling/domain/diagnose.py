@@ -69,7 +69,9 @@ def _general_reasons(space: SearchSpace) -> list[NoPlanReason]:
             )
         if space.office_id is not None and not spec.rooms:
             seats = rules.seats_needed(spec.needed, constraints)
-            at_office = [r for r in space.directory.rooms.values() if r.office_id == space.office_id]
+            at_office = [
+                r for r in space.directory.rooms.values() if r.office_id == space.office_id
+            ]
             code = "NO_ROOM"
             message = f"office {space.office_id} has no rooms"
             if at_office:
@@ -88,7 +90,10 @@ def _room_code(rooms, seats, constraints) -> str:
     remaining = list(rooms)
     checks = [
         ("NO_ROOM_LARGE_ENOUGH", lambda r: r.capacity >= seats),
-        ("NO_ACCESSIBLE_ROOM", lambda r: not constraints.accessible_room or r.wheelchair_accessible),
+        (
+            "NO_ACCESSIBLE_ROOM",
+            lambda r: not constraints.accessible_room or r.wheelchair_accessible,
+        ),
         ("NO_QUIET_ROOM", lambda r: not constraints.quiet_room or r.quiet),
     ]
     for code, keep in checks:
@@ -201,7 +206,10 @@ def _session_masks(space: SearchSpace, spec: SessionSpec) -> tuple[int, int, int
     if found is None:
         fits = run_starts(space.candidate_mask, spec.slots)
         anyone = at_least(
-            [run_starts(space.interviewer_free(i, with_limits=False), spec.slots) for i in spec.pool],
+            [
+                run_starts(space.interviewer_free(i, with_limits=False), spec.slots)
+                for i in spec.pool
+            ],
             spec.needed,
         )
         staffed = at_least(

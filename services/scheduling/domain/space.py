@@ -141,7 +141,9 @@ class SearchSpace:
                 zone, (candidate.preferred_hours,), self.candidate_days
             )
 
-        self.sessions = tuple(self._session_spec(i, s) for i, s in enumerate(request.template.sessions))
+        self.sessions = tuple(
+            self._session_spec(i, s) for i, s in enumerate(request.template.sessions)
+        )
 
         self._zone_calendars: dict[str, ZoneCalendar] = {}
         self._hours_masks: dict[tuple, int] = {}

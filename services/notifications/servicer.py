@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import logging
 from collections.abc import Callable, Sequence
+from datetime import datetime
 
 import grpc
 from interviews.notifications.v1 import notifications_pb2 as pb
@@ -41,9 +42,12 @@ class NotificationsServicer(pb_grpc.NotificationsServiceServicer):
         method: str,
         request: pb.SendInviteRequest | pb.CancelInviteRequest | pb.SendMessageRequest,
         kind: str,
-        render: Callable[[], tuple[list[RenderedEmail], object]],
-        sequence_check: Callable[[Session], None] | None = None,
+        render: Callable[[], tuple[list[RenderedEmail], datetime]],
+        before: Callable[[Session], None] | None = None,
+        after: Callable[[Session], None] | None = None,
     ) -> list[DeliveryRow]:
+        """Store the rendered emails once per key; `before` may refuse, `after` follows up,
+        both inside the inserting transaction."""
         key = request.idempotency_key
         convert.raise_if(validation.check_idempotency_key(key))
         digest = hashlib.sha256(
@@ -59,12 +63,15 @@ class NotificationsServicer(pb_grpc.NotificationsServiceServicer):
             found = store.existing_for_key(session, key, digest)
             if found is not None:
                 return found
-            if sequence_check is not None:
-                sequence_check(session)
-            return store.insert(
+            if before is not None:
+                before(session)
+            rows = store.insert(
                 session, key=key, fingerprint=digest, kind=kind, emails=emails,
-                envelope_from=self.config.sender.mail_from, due=due,  # type: ignore[arg-type]
+                envelope_from=self.config.sender.mail_from, due=due,
             )
+            if after is not None:
+                after(session)
+            return rows
 
         try:
             rows = self.db.run(work)
@@ -85,15 +92,18 @@ class NotificationsServicer(pb_grpc.NotificationsServiceServicer):
         kind = store.INVITE_REQUEST if method is Method.REQUEST else store.INVITE_CANCEL
         now = utcnow()
 
-        def render() -> tuple[list[RenderedEmail], object]:
+        def render() -> tuple[list[RenderedEmail], datetime]:
             emails = compose.invite_emails(
                 invite, method, self.config.sender, request.idempotency_key, now
             )
             return emails, now
 
+        recipients = [a.email for a in invite.attendees]
         return self._accept(
             method_name, request, kind, render,
-            lambda session: store.check_sequence(session, invite.uid, invite.sequence),
+            before=lambda session: store.check_sequence(session, invite.uid, invite.sequence),
+            after=lambda session: store.drop_outdated_reminders(
+                session, invite.uid, invite.sequence, recipients),
         )
 
     def SendInvite(self, request: pb.SendInviteRequest, context: grpc.ServicerContext) -> pb.SendInviteResponse:
@@ -120,14 +130,20 @@ class NotificationsServicer(pb_grpc.NotificationsServiceServicer):
             + templates.check_parameters(template, parameters)
         )
         now = utcnow()
+        uid, sequence = templates.reminded_invite(template, parameters)
 
-        def render() -> tuple[list[RenderedEmail], object]:
+        def render() -> tuple[list[RenderedEmail], datetime]:
+            convert.raise_if(templates.check_timing(template, parameters, now))
             email = compose.message_email(
                 template, recipient, parameters, self.config.sender, request.idempotency_key, now
             )
             return [email], templates.due_time(template, parameters, now)
 
-        (row,) = self._accept("SendMessage", request, store.MESSAGE, render)
+        def before(session: Session) -> None:
+            if uid:
+                store.check_reminder(session, uid, sequence, recipient.email)
+
+        (row,) = self._accept("SendMessage", request, store.MESSAGE, render, before=before)
         return convert.delivery(row)
 
     # -- reads -------------------------------------------------------------------------

@@ -64,6 +64,43 @@ def check_sequence(session: Session, uid: str, sequence: int) -> None:
         )
 
 
+def check_reminder(session: Session, uid: str, sequence: int, recipient: str) -> None:
+    """A reminder of an invite version already replaced, or cancelled for this recipient,
+    is refused."""
+    check_sequence(session, uid, sequence)
+    cancelled = session.scalar(
+        select(DeliveryRow.id).where(
+            DeliveryRow.uid == uid,
+            DeliveryRow.kind == INVITE_CANCEL,
+            DeliveryRow.recipient == recipient.lower(),
+            DeliveryRow.sequence >= sequence,
+        ).limit(1)
+    )
+    if cancelled is not None:
+        raise FailedPrecondition(
+            f"invite {uid} was cancelled for this recipient", reason="INVITE_CANCELLED",
+            subject=uid, metadata={"uid": uid},
+        )
+
+
+def drop_outdated_reminders(session: Session, uid: str, sequence: int, recipients: Sequence[str]) -> int:
+    """A changed or cancelled invite makes its pending reminders wrong: mark them FAILED
+    (visible in ListDeliveries) rather than remind anyone of the old time."""
+    result = session.execute(
+        update(DeliveryRow)
+        .where(
+            DeliveryRow.kind == MESSAGE,
+            DeliveryRow.uid == uid,
+            DeliveryRow.sequence < sequence,
+            DeliveryRow.state == PENDING,
+            DeliveryRow.recipient.in_([r.lower() for r in recipients]),
+        )
+        .values(state=FAILED, last_error=f"dropped: the invite changed (SEQUENCE {sequence})",
+                lease_owner=None, lease_expire_time=None)
+    )
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
 def insert(
     session: Session,
     *,

@@ -225,6 +225,47 @@ def test_templated_message_and_reminder_timing(notifications, smtp_server: SmtpS
     assert error.value.code() == grpc.StatusCode.INVALID_ARGUMENT
 
 
+def test_reminders_follow_their_invite(notifications, token: Token) -> None:
+    service = token(Role.SERVICE)
+    uid = factories.invite().uid
+    who = factories.CANDIDATE.email
+    interview = datetime.now(UTC) + timedelta(days=3)
+
+    def remind(key: str, sequence: int, when: datetime = interview) -> pb.Delivery:
+        return notifications.SendMessage(pb.SendMessageRequest(
+            idempotency_key=key, template=pb.MESSAGE_TEMPLATE_INTERVIEW_REMINDER,
+            recipient=pb.Recipient(email=who),
+            parameters={"interview_time": when.isoformat(), "uid": uid, "sequence": str(sequence)}),
+            metadata=service)
+
+    def state(delivery: pb.Delivery) -> pb.Delivery:
+        return notifications.GetDelivery(pb.GetDeliveryRequest(name=delivery.name), metadata=service)
+
+    notifications.SendInvite(pb.SendInviteRequest(idempotency_key="r-inv0", invite=protos.invite()),
+                             metadata=service)
+    first = remind("r-0", 0)
+    assert first.state == pb.DELIVERY_STATE_PENDING and first.uid == uid
+    # The interview moves: the pending reminder of the old time is dropped, not sent.
+    notifications.SendInvite(pb.SendInviteRequest(idempotency_key="r-inv1",
+                                                  invite=protos.invite(sequence=1)), metadata=service)
+    dropped = state(first)
+    assert dropped.state == pb.DELIVERY_STATE_FAILED and "invite changed" in dropped.last_error
+    with pytest.raises(grpc.RpcError) as error:
+        remind("r-0b", 0)
+    assert error.value.code() == grpc.StatusCode.FAILED_PRECONDITION
+    second = remind("r-1", 1)
+    assert second.state == pb.DELIVERY_STATE_PENDING
+    notifications.CancelInvite(pb.CancelInviteRequest(idempotency_key="r-cancel",
+                                                      invite=protos.invite(sequence=2)), metadata=service)
+    assert state(second).state == pb.DELIVERY_STATE_FAILED
+    with pytest.raises(grpc.RpcError) as error:
+        remind("r-2", 2)
+    assert error.value.code() == grpc.StatusCode.FAILED_PRECONDITION
+    with pytest.raises(grpc.RpcError) as error:
+        remind("r-past", 3, datetime.now(UTC) - timedelta(minutes=1))
+    assert error.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+
+
 def test_list_pages_and_filters(notifications, token: Token) -> None:
     service = token(Role.SERVICE)
     for index in range(4):

@@ -54,6 +54,23 @@ def test_parameters_are_a_closed_checked_set() -> None:
                                                "summary": "a\nb"})
     assert check(Template.INFORMATION_REQUESTED, {"ticket": "tickets/t1",
                                                   "link": "javascript:alert(1)"})
+    reminder = {"interview_time": "2026-03-10T17:00:00Z"}
+    assert check(Template.INTERVIEW_REMINDER, {**reminder, "uid": "a b"})
+    assert check(Template.INTERVIEW_REMINDER, {**reminder, "uid": "u@x", "sequence": "-1"})
+    assert check(Template.INTERVIEW_REMINDER, {**reminder, "uid": "u@x", "sequence": "١"})
+    assert not check(Template.INTERVIEW_REMINDER, {**reminder, "uid": "u@x", "sequence": "3"})
+
+
+def test_reminder_names_its_invite_and_refuses_a_past_interview() -> None:
+    params = {"interview_time": "2026-03-10T17:00:00Z", "uid": "s1@interviews", "sequence": "2"}
+    assert templates.reminded_invite(Template.INTERVIEW_REMINDER, params) == ("s1@interviews", 2)
+    assert templates.reminded_invite(Template.NEW_TICKET, {"ticket": "tickets/t1"}) == ("", 0)
+    assert templates.check_timing(Template.INTERVIEW_REMINDER, params,
+                                  datetime(2026, 3, 10, 16, 59, tzinfo=UTC)) == []
+    assert templates.check_timing(Template.INTERVIEW_REMINDER, params,
+                                  datetime(2026, 3, 10, 17, 0, tzinfo=UTC))
+    subject = templates.render(Template.INTERVIEW_REMINDER, CANDIDATE, params).subject
+    assert subject == "Reminder: your interview, Tuesday 10 March 2026, 22:30 IST (Asia/Kolkata)"
 
 
 def test_reminder_is_due_24_hours_before_and_others_now() -> None:

@@ -91,6 +91,8 @@ def message_email(
         msg_id=msg_id,
         date=now,
     )
+    uid, sequence = templates.reminded_invite(template, parameters)
     return RenderedEmail(
-        recipient=recipient.email, message_id=msg_id, subject=text_parts.subject, raw=raw
+        recipient=recipient.email, message_id=msg_id, subject=text_parts.subject, raw=raw,
+        uid=uid, sequence=sequence,
     )

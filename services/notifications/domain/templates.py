@@ -3,6 +3,10 @@
 Parameters are a closed set per template, each with a kind that is checked, so a caller
 cannot pass free text through (the reason for an accommodation must never reach an email;
 the candidate reads details in the accommodations portal, which the `link` points at).
+
+A reminder may name the invite it reminds of (`uid`, `sequence`): when that invite is
+changed or cancelled before the reminder is due, the reminder is dropped (store.py), so
+nobody is reminded of an interview that moved or no longer exists.
 """
 
 from __future__ import annotations
@@ -18,7 +22,7 @@ from services.core.names import ID_PATTERN
 from services.notifications.domain import text, timefmt
 from services.notifications.domain.bodies import Bodies
 from services.notifications.domain.model import Recipient
-from services.notifications.domain.validation import Violation, check_link
+from services.notifications.domain.validation import UID, Violation, check_link
 
 REMINDER_LEAD = timedelta(hours=24)
 
@@ -40,6 +44,8 @@ class Kind(enum.Enum):
     LINK = "an http(s) URL"
     DECISION = "one of approved, alternative_offered, denied"
     LINE = "one line of text, at most 200 characters"
+    UID = "an invite UID (A-Z a-z 0-9 @ . _ : / + = -)"
+    COUNT = "a whole number from 0"
 
 
 _DECISIONS = {
@@ -74,7 +80,8 @@ SPECS: dict[Template, Spec] = {
     ),
     Template.INTERVIEW_REMINDER: Spec(
         {"interview_time": Kind.TIME},
-        {"summary": Kind.LINE, "location": Kind.LINE, "video_link": Kind.LINK},
+        {"summary": Kind.LINE, "location": Kind.LINE, "video_link": Kind.LINK,
+         "uid": Kind.UID, "sequence": Kind.COUNT},
     ),
 }
 
@@ -99,6 +106,10 @@ def _kind_ok(kind: Kind, value: str) -> bool:
             return value in _DECISIONS
         case Kind.LINE:
             return len(value) <= 200 and text.one_line(value) == value.strip()
+        case Kind.UID:
+            return bool(UID.match(value))
+        case Kind.COUNT:
+            return value.isascii() and value.isdigit() and len(value) <= 9
 
 
 def check_parameters(
@@ -119,6 +130,15 @@ def check_parameters(
     return out
 
 
+def check_timing(template: Template, parameters: Mapping[str, str], now: datetime) -> list[Violation]:
+    """A reminder for an interview that has already started is refused, not sent late."""
+    if template is Template.INTERVIEW_REMINDER:
+        interview = parse_time(parameters["interview_time"])
+        if interview is not None and interview <= now:
+            return [Violation("parameters[interview_time]", "is in the past")]
+    return []
+
+
 def due_time(template: Template, parameters: Mapping[str, str], now: datetime) -> datetime:
     """When the email should go out: reminders 24 h before the interview, others now."""
     if template is Template.INTERVIEW_REMINDER:
@@ -126,6 +146,13 @@ def due_time(template: Template, parameters: Mapping[str, str], now: datetime) -
         assert interview is not None  # checked by check_parameters
         return max(now, interview - REMINDER_LEAD)
     return now
+
+
+def reminded_invite(template: Template, parameters: Mapping[str, str]) -> tuple[str, int]:
+    """(UID, SEQUENCE) of the invite a reminder belongs to, or ("", 0)."""
+    if template is not Template.INTERVIEW_REMINDER or "uid" not in parameters:
+        return "", 0
+    return parameters["uid"], int(parameters.get("sequence", "0"))
 
 
 _Content = tuple[str, list[str], list[tuple[str, str]]]  # subject, paragraphs, (label, link)
@@ -183,7 +210,8 @@ def _content(
             links,
         ),
         Template.INTERVIEW_REMINDER: lambda: (
-            f"Reminder: {text.one_line(p.get('summary', '')) or 'your interview'} tomorrow",
+            f"Reminder: {text.one_line(p.get('summary', '')) or 'your interview'}, "
+            f"{_when(p, 'interview_time', zone)}",
             [f"This is a reminder of {text.one_line(p.get('summary', '')) or 'your interview'} "
              f"on {_when(p, 'interview_time', zone)}."]
             + ([f"Where: {text.one_line(p['location'])}"] if p.get("location") else []),

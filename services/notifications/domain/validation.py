@@ -21,7 +21,7 @@ _EMAIL = re.compile(
     r"@([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,63}$"
 )
 # RFC 5545 allows any text in UID; we accept what fits a header and a file name safely.
-_UID = re.compile(r"^[A-Za-z0-9@._:/+=-]{1,255}$")
+UID = re.compile(r"^[A-Za-z0-9@._:/+=-]{1,255}$")
 _KEY = re.compile(r"^[\x21-\x7e]{1,200}$")
 _ZONES = frozenset(available_timezones())
 
@@ -72,7 +72,7 @@ def check_idempotency_key(value: str, field: str = "idempotency_key") -> list[Vi
 
 def check_invite(invite: Invite, field: str = "invite") -> list[Violation]:
     out: list[Violation] = []
-    if not _UID.match(invite.uid):
+    if not UID.match(invite.uid):
         out.append(Violation(f"{field}.uid", "must be 1-255 of A-Z a-z 0-9 @ . _ : / + = -"))
     if invite.sequence < 0:
         out.append(Violation(f"{field}.sequence", "must not be negative"))

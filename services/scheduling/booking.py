@@ -135,12 +135,11 @@ class Booking:
 
     def _active_hold(self, session: Session, hold_id: str, now: datetime) -> models.HoldRow:
         hold = loop_store.get_hold(session, hold_id, for_update=True)
-        if hold.state == models.HoldState.ACTIVE and hold.expire_time <= now:
-            reservations.release(session, f"holds/{hold.id}")
-            hold.state = models.HoldState.EXPIRED
-        if hold.state != models.HoldState.ACTIVE:
-            state = models.HoldState(hold.state).name
-            raise FailedPrecondition(f"holds/{hold_id} is {state.lower()}", reason=f"HOLD_{state}", subject=f"holds/{hold_id}")
+        state = models.HoldState(hold.state)
+        if state == models.HoldState.ACTIVE and hold.expire_time <= now:
+            state = models.HoldState.EXPIRED  # lapsed; the sweeper records it
+        if state != models.HoldState.ACTIVE:
+            raise FailedPrecondition(f"holds/{hold_id} is {state.name.lower()}", reason=f"HOLD_{state.name}", subject=f"holds/{hold_id}")
         return hold
 
     def confirm_hold(self, session: Session, hold_id: str, constraints: dm.Constraints, now: datetime) -> LoopRecord:

@@ -141,6 +141,13 @@ def test_candidate_confirms_own_hold(booked, token):
     loop = s.call("ConfirmHold", pb.ConfirmHoldRequest(name=hold.name, request_id="ok"), as_=token("candidate", "candidates/held"))
     assert loop.state == pb.LOOP_STATE_BOOKED
     assert s.call("GetHold", pb.GetHoldRequest(name=hold.name)).loop == loop.name
+    held = token("candidate", "candidates/held")
+    assert s.call("GetLoop", pb.GetLoopRequest(name=loop.name), as_=held).name == loop.name
+    mine = s.call("ListLoops", pb.ListLoopsRequest(candidate="candidates/held"), as_=held).loops
+    assert [x.name for x in mine] == [loop.name]
+    with pytest.raises(grpc.RpcError) as caught:
+        s.call("GetLoop", pb.GetLoopRequest(name=loop.name), as_=token("candidate", "candidates/cand"))
+    assert caught.value.code() == grpc.StatusCode.PERMISSION_DENIED
     assert _count(s, models.ReservationRow, models.ReservationRow.owner == hold.name, models.ReservationRow.active.is_(True)) == 0
 
 

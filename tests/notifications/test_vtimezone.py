@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import io
 from datetime import UTC, datetime, timedelta
-from zoneinfo import ZoneInfo
+from zoneinfo import ZoneInfo, available_timezones
 
 import pytest
 from dateutil import tz as dateutil_tz
@@ -83,3 +83,20 @@ def test_los_angeles_dst_days() -> None:
 def test_zone_whose_rule_is_not_yearly_gets_none() -> None:
     # Morocco suspends DST for Ramadan: dates move every year, no yearly RRULE fits.
     assert vtimezone("Africa/Casablanca", 2026) is None
+
+
+ALL_ZONES = sorted(available_timezones())
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    tzid=st.sampled_from(ALL_ZONES),
+    moment=st.datetimes(
+        min_value=datetime(2026, 1, 1), max_value=datetime(2027, 12, 31), timezones=st.just(UTC)
+    ),
+)
+def test_every_zone_either_matches_zoneinfo_or_is_refused(tzid: str, moment: datetime) -> None:
+    """No zone in the database gets a VTIMEZONE that disagrees with it in its window."""
+    parsed = _body_zone(tzid, moment.year)
+    if parsed is not None:
+        assert moment.astimezone(parsed).utcoffset() == moment.astimezone(ZoneInfo(tzid)).utcoffset()

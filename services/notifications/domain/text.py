@@ -18,9 +18,10 @@ _SPACES = re.compile(r"[ \t]+")
 
 def _drop_controls(text: str) -> str:
     # Cc: C0/C1 controls (NUL, BEL, ESC, ...). Cf: invisible format characters such as
-    # bidi overrides, which can make a displayed name lie about what it says.
+    # bidi overrides, which can make a displayed name lie about what it says. Cs: lone
+    # surrogates, which cannot be encoded as UTF-8 at all.
     return "".join(
-        ch for ch in text if ch == "\n" or unicodedata.category(ch) not in ("Cc", "Cf")
+        ch for ch in text if ch == "\n" or unicodedata.category(ch) not in ("Cc", "Cf", "Cs")
     )
 
 

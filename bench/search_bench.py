@@ -6,14 +6,18 @@ building the snapshot from the database is the servicer's cost and measured with
 
 Requests vary candidate (zone, areas, availability), mode (70% onsite), office, the window's
 first day and the accommodations (about a third have some), so that both the fast path and
-the no-plan diagnosis are exercised. Two figures:
-- "fresh snapshot": every request gets a new `DirectorySnapshot` (as when the servicer builds
-  one per call), so busy time is converted on every request. This is the one to hold
-  against the target.
-- "shared snapshot": one snapshot serves every request (a cohort run, or a servicer that
-  caches the directory), so conversions memoised on the snapshot are reused.
-Both keep the process-wide zoneinfo cache warm, as a long-running server would. The machine's
-load average is printed too: other work on the same cores inflates every figure.
+the no-plan diagnosis are exercised. Three figures, from the most work per search to the least:
+- "cold": every request gets a new `DirectorySnapshot` built from new busy-block objects, so
+  every busy block is converted on every request. The worst case.
+- "directory cached": a new snapshot per request over the same busy-block objects, as the
+  servicer does when it keeps the directory in memory and builds a snapshot per call
+  (`TimeRange.minutes` is cached on each block). This is the figure to hold against the
+  target.
+- "shared snapshot": one snapshot serves every request (a cohort run), so what the search
+  memoises on the snapshot is reused too.
+All keep the process-wide zoneinfo cache warm, as a long-running server would. CPU time is
+printed beside wall time, with the load average: on a shared machine the wall clock also
+counts time other processes held the core.
 """
 
 from __future__ import annotations
@@ -29,6 +33,7 @@ from bench.directory_gen import World, generate
 from services.scheduling.domain.model import (
     Constraints,
     DailyWindow,
+    DirectorySnapshot,
     LocationMode,
     SearchRequest,
     TimeRange,
@@ -70,19 +75,32 @@ def requests(world: World, count: int, seed: int = 11) -> list[SearchRequest]:
     return out
 
 
-def measure(
-    world: World, batch: list[SearchRequest], *, fresh: bool
-) -> tuple[list[float], list[float], int]:
-    """Wall-clock and CPU milliseconds per search, and how many searches found plans.
+def rebuilt(directory: DirectorySnapshot) -> DirectorySnapshot:
+    """The same snapshot made of new busy-block objects (nothing cached on them yet)."""
+    return replace(
+        directory,
+        interviewer_busy={
+            k: [TimeRange(b.start, b.end) for b in v] for k, v in directory.interviewer_busy.items()
+        },
+        room_busy={
+            k: [TimeRange(b.start, b.end) for b in v] for k, v in directory.room_busy.items()
+        },
+    )
 
-    CPU time is printed beside wall time because on a shared machine the wall clock also
-    counts the time other processes held the core.
-    """
+
+def measure(
+    world: World, batch: list[SearchRequest], mode: str
+) -> tuple[list[float], list[float], int]:
+    """Wall-clock and CPU milliseconds per search, and how many searches found plans."""
     wall, cpu = [], []
     found = 0
     for request in batch:
-        # replace() copies the maps' references but starts an empty memo.
-        directory = replace(world.directory) if fresh else world.directory
+        if mode == "cold":
+            directory = rebuilt(world.directory)
+        elif mode == "directory cached":
+            directory = replace(world.directory)  # same maps and blocks, empty memo
+        else:
+            directory = world.directory
         c0, t0 = time.process_time(), time.perf_counter()
         result = find_plans(request, directory)
         wall.append((time.perf_counter() - t0) * 1000)
@@ -98,12 +116,12 @@ def p99(values: list[float]) -> float:
 def main() -> None:
     world = generate()
     batch = requests(world, REQUESTS)
-    measure(world, batch[:20], fresh=True)  # imports, first-use caches
+    measure(world, batch[:20], "shared snapshot")  # imports, first-use caches
     load = os.getloadavg()[0]
-    for label, fresh in (("fresh snapshot", True), ("shared snapshot", False)):
-        wall, cpu, found = measure(world, batch, fresh=fresh)
+    for mode in ("cold", "directory cached", "shared snapshot"):
+        wall, cpu, found = measure(world, batch, mode)
         print(
-            f"find_plans, {label}: {len(wall)} requests, {found} with plans; "
+            f"find_plans, {mode}: {len(wall)} requests, {found} with plans; "
             f"wall median {statistics.median(wall):.2f} ms, p99 {p99(wall):.2f} ms, "
             f"max {max(wall):.2f} ms; CPU median {statistics.median(cpu):.2f} ms, "
             f"p99 {p99(cpu):.2f} ms (target p99 <= {TARGET_P99_MS:.0f} ms)"

@@ -80,8 +80,10 @@ def _free_prefix(space: SearchSpace, spec: SessionSpec, slot: int, limit: int) -
     if found is None:
         found = []
         byte, bit = slot >> 3, 1 << (slot & 7)
+        tables, lookup, slots = space.start_tables(spec.slots), space.starts_lookup, spec.slots
         for interviewer in space.ordered_pool(spec, space.grid.minute(slot)):
-            if space.starts_lookup(interviewer, spec.slots)[byte] & bit:
+            table = tables.get(interviewer) or lookup(interviewer, slots)
+            if table[byte] & bit:
                 found.append(interviewer)
                 if len(found) == limit:
                     break

@@ -16,9 +16,13 @@ from __future__ import annotations
 import enum
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
+from functools import cached_property
 
 MINUTES_PER_DAY = 24 * 60
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_EPOCH_DAY = _EPOCH.toordinal()
+_MINUTE = timedelta(minutes=1)
 
 
 class MlArea(enum.IntEnum):
@@ -99,6 +103,26 @@ class TimeRange:
 
     start: datetime
     end: datetime
+
+    @cached_property
+    def minutes(self) -> tuple[int, int]:
+        """(start, end) in minutes since the epoch, widened to whole minutes.
+
+        Cached on the object (it is immutable): a directory kept in memory across requests
+        hands the same busy blocks to every search, which then converts each one once.
+        """
+        start, end = self.start, self.end
+        if start.tzinfo is UTC:  # from the fields: twice as fast as subtracting datetimes
+            first = (start.toordinal() - _EPOCH_DAY) * 1440 + start.hour * 60 + start.minute
+        else:
+            first = (start - _EPOCH) // _MINUTE
+        if end.tzinfo is UTC:
+            last = (end.toordinal() - _EPOCH_DAY) * 1440 + end.hour * 60 + end.minute
+            if end.second or end.microsecond:
+                last += 1
+        else:
+            last = -((_EPOCH - end) // _MINUTE)
+        return first, last
 
 
 @dataclass(frozen=True)

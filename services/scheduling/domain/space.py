@@ -148,7 +148,7 @@ class SearchSpace:
         self._zone_calendars: dict[str, ZoneCalendar] = {}
         self._hours_masks: dict[tuple, int] = {}
         self._hours_by_person: dict[str, int] = {}
-        self._start_bytes: dict[tuple[str, int], bytes] = {}
+        self._start_bytes: dict[int, dict[str, bytes]] = {}
         self._free: dict[tuple[str, bool], int] = {}
         self._starts: dict[tuple[str, int], int] = {}
         self._room_starts: dict[tuple[str, int], int] = {}
@@ -350,14 +350,20 @@ class SearchSpace:
         Testing one bit of a 4,000-bit int costs a shift of the whole int; a byte lookup does
         not, and the exact check tests hundreds of (interviewer, start) pairs.
         """
-        key = (interviewer_id, slots)
-        table = self._start_bytes.get(key)
+        tables = self.start_tables(slots)
+        table = tables.get(interviewer_id)
         if table is None:
-            table = self.interviewer_starts(interviewer_id, slots).to_bytes(
-                (self.grid.size >> 3) + 1, "little"
-            )
-            self._start_bytes[key] = table
+            table = tables[interviewer_id] = self.interviewer_starts(
+                interviewer_id, slots
+            ).to_bytes((self.grid.size >> 3) + 1, "little")
         return table
+
+    def start_tables(self, slots: int) -> dict[str, bytes]:
+        """The `starts_lookup` tables made so far for one session length, by interviewer."""
+        tables = self._start_bytes.get(slots)
+        if tables is None:
+            tables = self._start_bytes[slots] = {}
+        return tables
 
     def room_starts(self, room_id: str, slots: int) -> int:
         key = (room_id, slots)

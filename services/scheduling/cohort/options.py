@@ -33,6 +33,12 @@ DAY = timedelta(hours=20)  # past the rest of that local day, never past the nex
 LATER = timedelta(hours=3, minutes=30)
 PLANS_PER_WINDOW = 4
 MAX_OPTIONS = 64
+# The whole model's size: at 200 entries x 42 options (8,400) CP-SAT on 2 cores could not even
+# load greedy's hint within a minute, at 5,300 it could. Big cohorts get fewer options each,
+# still spread over every day of the window (fewer plans per day).
+MAX_TOTAL_OPTIONS = 4000
+MIN_OPTIONS = 8
+DAYS_PER_WINDOW = 10  # typical weekdays in a two-week window, to size plans per day
 
 
 @dataclass(frozen=True)
@@ -67,6 +73,8 @@ def generate(
 ) -> OptionSet:
     """`on_entry(done)` counts 2 steps per entry (one per pass)."""
     base = Ledger(directory)
+    max_options = min(max_options, max(MIN_OPTIONS, MAX_TOTAL_OPTIONS // max(1, len(entries))))
+    per_window = max(2, min(per_window, max_options // DAYS_PER_WINDOW))
     items = [_Entry(r, s) for r, s in zip(entries, seeds, strict=True)]
     search = _Search(directory, base, per_window, max_options)
     complete = True

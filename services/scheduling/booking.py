@@ -18,7 +18,6 @@ from services.scheduling.candidate_time import without_booked
 from services.scheduling.convert_plans import LoopRecord, plan_from_json, plan_to_json
 from services.scheduling.domain import model as dm
 from services.scheduling.domain import rules
-from services.scheduling.domain.search import find_plans
 from services.scheduling.planning import Policy, check_plan, lock_interviewers, plan_span, wanted, with_gap
 from services.scheduling.store import directory as dir_store
 from services.scheduling.store import loops as loop_store
@@ -44,8 +43,11 @@ class Booking:
 
     # ------------------------------------------------------------ search
 
-    def find(self, session: Session, query: SearchQuery, constraints: dm.Constraints, now: datetime) -> tuple[dm.SearchResult, str]:
-        """Ranked plans (or the reasons there are none) and the candidate's zone."""
+    def search_input(self, session: Session, query: SearchQuery, constraints: dm.Constraints,
+                     now: datetime) -> tuple[dm.SearchRequest, dm.DirectorySnapshot, str]:
+        """What `find_plans` needs, read in one transaction, and the candidate's
+        zone. The search itself runs after the transaction: it is all CPU and
+        need not hold a database connection."""
         candidate_row = dir_store.get_candidate(session, query.candidate_id)
         template_row = dir_store.get_template(session, query.template_id)
         if query.office_id:
@@ -78,7 +80,7 @@ class Booking:
             horizon=self.policy.horizon,
         )
         world = snap.snapshot(directory, reserved, start, max(start, end), lead=lead)
-        return find_plans(request, world), candidate_row.time_zone
+        return request, world, candidate_row.time_zone
 
     # ------------------------------------------------------------ booking
 

@@ -28,6 +28,7 @@ from services.scheduling.booking import Booking, SearchQuery
 from services.scheduling.changes import Changes
 from services.scheduling.constraints_source import ConstraintsSource
 from services.scheduling.domain import model as dm
+from services.scheduling.domain.search import find_plans
 from services.scheduling.models import IdempotencyRecord
 from services.scheduling.store import directory as store
 from services.scheduling.store import loops as loop_store
@@ -352,7 +353,8 @@ class SchedulingServicer(scheduling_pb2_grpc.SchedulingServiceServicer):
         applied, constraints = self._constraints(candidate_id)
         now = self.clock()
         with self.db.reader() as s:
-            result, zone = self.booking.find(s, query, constraints, now)
+            search, world, zone = self.booking.search_input(s, query, constraints, now)
+        result = find_plans(search, world)
         return pb.FindLoopPlansResponse(
             plans=[cp.plan_proto(p, zone) for p in result.plans],
             no_plan_reasons=[cp.no_plan_reason_proto(r) for r in result.no_plan_reasons],

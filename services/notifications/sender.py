@@ -11,7 +11,10 @@ where a crash makes the next sender send it again. The resend carries the same
 Message-ID, so receivers that dedupe on it (and calendar clients, which key on UID and
 SEQUENCE) show it once. SMTP offers no way to ask "did you get this?", so the window
 cannot be closed from this side. The folder transport closes it: it writes under the
-Message-ID atomically and a resend finds the file.
+Message-ID atomically and a resend finds the file. The claim of a batch is renewed while
+it is worked through; only one send that stalls for longer than the whole lease
+(NOTIFICATIONS_LEASE_SECONDS, checked to exceed twice SMTP_TIMEOUT_SECONDS) can be taken
+over and sent a second time.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ import os
 import random
 import socket
 import threading
+import time
 import uuid
 
 from services.core.db import Database, utcnow
@@ -53,9 +57,19 @@ class Sender:
         if not claimed:
             return 0
         remaining = list(claimed)
+        renewed_at = time.monotonic()
         try:
             with self.transport.connect() as connection:
                 while remaining and not self._stop.is_set():
+                    if time.monotonic() - renewed_at > self.config.lease.total_seconds() / 4:
+                        # A slow server must not let our claim lapse while the batch is
+                        # still queued here: another sender would send those again.
+                        mine = store.renew(self.db, [i.seq for i in remaining], self.owner,
+                                           self.config.lease)
+                        remaining = [i for i in remaining if i.seq in mine]
+                        renewed_at = time.monotonic()
+                        if not remaining:
+                            break
                     item = remaining[0]
                     try:
                         connection.send(item.envelope_from, item.recipient, item.message_id,

@@ -266,6 +266,31 @@ def mark_attempt_failed(db: Database, seq: int, error: str, retry_at: datetime |
     db.run(work)
 
 
+def renew(db: Database, seqs: Sequence[int], owner: str, lease: timedelta) -> set[int]:
+    """Extend our lease on claimed rows still pending; returns the ones still ours."""
+    if not seqs:
+        return set()
+
+    def work(session: Session) -> set[int]:
+        now = utcnow()
+        mine = set(
+            session.scalars(
+                select(DeliveryRow.seq).where(
+                    DeliveryRow.seq.in_(list(seqs)), DeliveryRow.lease_owner == owner,
+                    DeliveryRow.state == PENDING, DeliveryRow.lease_expire_time > now,
+                )
+            )
+        )
+        if mine:
+            session.execute(
+                update(DeliveryRow).where(DeliveryRow.seq.in_(list(mine)))
+                .values(lease_expire_time=now + lease)
+            )
+        return mine
+
+    return db.run(work)
+
+
 def release(db: Database, seqs: Sequence[int], owner: str) -> None:
     """Give back claimed rows that were not tried (shutdown, a broken connection)."""
     if not seqs:

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import threading
 import time
 from collections import Counter
 from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 
 import grpc
@@ -18,6 +20,10 @@ from sqlalchemy import select
 from services.core.auth import Role
 from services.core.config import Settings
 from services.core.db import Database
+from services.notifications import store
+from services.notifications.domain.compose import message_email
+from services.notifications.domain.model import Recipient
+from services.notifications.domain.templates import Template
 from services.notifications.models import DeliveryRow
 from services.notifications.sender import Sender
 from services.notifications.settings import NotificationsSettings
@@ -167,3 +173,51 @@ def test_folder_transport_clears_only_stale_partial_files(tmp_path: Path) -> Non
     os.utime(stale, (time.time() - 3600, time.time() - 3600))
     FolderTransport(tmp_path).connect()
     assert [p.name for p in partial.iterdir()] == ["new.tmp"]
+
+
+def test_a_slow_server_does_not_let_the_batch_claim_lapse(
+    settings: Settings, smtp_server: SmtpServer
+) -> None:
+    """Lease 1 s, 16 emails at 0.15 s each in one claimed batch, and a second sender polling
+    for lapsed claims: it finds none, so nothing is sent twice."""
+    original = smtp_server.handler.handle_DATA
+
+    async def slow(server: object, session: object, envelope: object) -> str:
+        await asyncio.sleep(0.15)
+        return await original(server, session, envelope)
+
+    smtp_server.handler.handle_DATA = slow  # type: ignore[method-assign]
+    configured = settings.with_overrides(
+        SMTP_HOST="127.0.0.1", SMTP_PORT=str(smtp_server.port),
+        **{**FAST, "NOTIFICATIONS_LEASE_SECONDS": "1", "SMTP_TIMEOUT_SECONDS": "0.4",
+           "NOTIFICATIONS_BATCH_SIZE": "16"})
+    db = Database(configured.database_url("notifications"), "notifications")
+    config = NotificationsSettings.from_settings(configured)
+    now = datetime.now(UTC)
+    emails = [
+        message_email(Template.NEW_TICKET, Recipient(f"s{i}@example.com"), {"ticket": "tickets/t1"},
+                      config.sender, f"slow-{i}", now)
+        for i in range(16)
+    ]
+    db.run(lambda session: store.insert(session, key="slow", fingerprint="f", kind=store.MESSAGE,
+                                        emails=emails, envelope_from=config.sender.mail_from,
+                                        due=now))
+    first = Sender(db, from_settings(configured.smtp, configured.mail_dir), config)
+    racer = Sender(db, from_settings(configured.smtp, configured.mail_dir), config)
+    worker = threading.Thread(target=first.run_once)
+    worker.start()
+
+    def claimed_by_first() -> bool:
+        with db.reader() as session:
+            owners = set(session.scalars(select(DeliveryRow.lease_owner)))
+        return first.owner in owners
+
+    wait_until(claimed_by_first, message="the first sender's claim")
+    deadline = time.monotonic() + 30
+    while worker.is_alive() and time.monotonic() < deadline:
+        racer.run_once()
+        time.sleep(0.05)
+    worker.join()
+    counts = Counter(m.message_id for m in smtp_server.handler.messages)
+    assert len(counts) == 16 and set(counts.values()) == {1}
+    db.dispose()

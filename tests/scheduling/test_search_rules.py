@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import timedelta
 
 import pytest
@@ -493,8 +494,6 @@ def test_earlier_plans_rank_first():
 
 def test_a_replaced_snapshot_does_not_reuse_the_old_busy_time():
     # Searches memoise converted busy time on the snapshot; replace() must start afresh.
-    from dataclasses import replace
-
     world = directory([interviewer("i1")], [room()])
     assert first_start(plans_for(request(), world)) == "2026-12-07 09:00"
     busier = replace(world, interviewer_busy={"i1": [span(MONDAY, "09:00", "12:00")]})
@@ -534,3 +533,31 @@ def test_failed_matchings_are_capped_and_reported():
     assert result.plans == ()
     budget = [r for r in result.no_plan_reasons if r.code == "SEARCH_BUDGET_EXHAUSTED"]
     assert len(budget) == 1 and f"after {MAX_FAILED_CHECKS} start times" in budget[0].message
+
+
+def test_gap_holds_across_the_candidates_midnight():
+    # Kolkata 23:00-01:00 spans two local dates. A two-day split could put one session
+    # before midnight and the next right at 00:00: two dates, but no break between them.
+    loop = template(session("A", 60), session("B", 60), buffer=10, max_days=2)
+    who = candidate(
+        zone=KOLKATA,
+        availability=[
+            LocalDateWindow(TUESDAY, hm("23:00"), hm("24:00")),
+            LocalDateWindow(TUESDAY + timedelta(days=1), hm("00:00"), hm("01:00")),
+        ],
+    )
+    late = [interviewer(i, hours=weekly("08:00", "13:00")) for i in ("i1", "i2")]
+    result = plans_for(request(loop, who, days=3, **REMOTE), directory(late))
+    assert result.plans == ()
+    # With 15 more minutes the second session fits after the break, at the next quarter hour
+    # (each day's first session starts on the 15-minute grid).
+    who = replace(
+        who,
+        availability=(
+            LocalDateWindow(TUESDAY, hm("23:00"), hm("24:00")),
+            LocalDateWindow(TUESDAY + timedelta(days=1), hm("00:00"), hm("01:15")),
+        ),
+    )
+    plan = plans_for(request(loop, who, days=3, **REMOTE), directory(late)).plans[0]
+    assert plan.days == 2
+    assert plan.sessions[1].start - plan.sessions[0].end == timedelta(minutes=15)

@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterator
 
 from services.scheduling.domain import scoring
 from services.scheduling.domain.assign import assign_rooms
-from services.scheduling.domain.grid import at_least, bits
+from services.scheduling.domain.grid import SLOT_MINUTES, at_least, bits
 from services.scheduling.domain.space import SearchSpace, SessionSpec
 
 # Starts tried for each later day's part of a multi-day loop, per first-day start: the
@@ -150,26 +150,42 @@ def layouts(
     earliest starts of the later parts on later candidate-local dates.
     """
     offsets = [space.offsets(first, last) for first, last in chunks]
+    # Minutes from a part's first start to the end of its last session.
+    lengths = [
+        off[-1] * SLOT_MINUTES + space.sessions[last - 1].minutes
+        for off, (_, last) in zip(offsets, chunks, strict=True)
+    ]
     for first_start in bits(chunk_masks[0]):
         tried = 0
-        for chunk_starts in later_parts(space, chunk_masks[1:], [first_start]):
+        for chunk_starts in later_parts(space, chunk_masks[1:], lengths, [first_start]):
             yield [start + off for start, offs in zip(chunk_starts, offsets) for off in offs]
             tried += 1
             if tried >= LATER_DAY_OPTIONS:
                 break
 
 
-def later_parts(space: SearchSpace, masks: list[int], starts: list[int]) -> Iterator[list[int]]:
+def later_parts(
+    space: SearchSpace, masks: list[int], lengths: list[int], starts: list[int]
+) -> Iterator[list[int]]:
+    """Starts for the remaining parts, each on a later candidate-local date than the last.
+
+    A later part also keeps the gap after the previous part's last session: a part ending at
+    23:55 and the next starting at 00:00 are on two dates but still back to back.
+    """
     if not masks:
         yield starts
         return
-    # The next part goes on a later candidate-local date than the previous one.
+    previous_end = space.grid.minute(starts[-1]) + lengths[len(starts) - 1]
     day = space.candidate_day_index(space.grid.minute(starts[-1]))
     if day + 1 >= len(space.candidate_days):
         return
-    from_slot = max(0, space.grid.slot_ceil(space.candidate_day_starts[day + 1]))
+    from_slot = max(
+        0,
+        space.grid.slot_ceil(space.candidate_day_starts[day + 1]),
+        space.grid.slot_ceil(previous_end + space.gap),
+    )
     for offset in first_bits(masks[0] >> from_slot, LATER_DAY_OPTIONS):
-        yield from later_parts(space, masks[1:], [*starts, from_slot + offset])
+        yield from later_parts(space, masks[1:], lengths, [*starts, from_slot + offset])
 
 
 def first_bits(mask: int, limit: int) -> list[int]:

@@ -156,7 +156,7 @@ def requests(draw):
         days=3,
         mode=mode,
         constraints=constraints,
-        max_plans=draw(st.integers(1, 5)),
+        max_plans=draw(st.integers(1, 20)),
         now=now,
     )
 
@@ -223,3 +223,18 @@ def test_added_busy_time_is_never_used(world, req, data):
 @given(worlds(), requests())
 def test_search_is_deterministic(world, req):
     assert find_plans(req, world) == find_plans(req, world)
+
+
+def test_every_plan_over_a_realistic_directory_is_valid():
+    # The benchmark's world (2 offices, 200 interviewers, 20 rooms, two weeks of busy time)
+    # with many plans per request, so later, multi-day and far-away layouts are returned too.
+    from bench.directory_gen import generate
+    from bench.search_bench import requests as bench_requests
+
+    world = generate()
+    for req in bench_requests(world, 60):
+        req = replace(req, max_plans=50)
+        result = find_plans(req, world.directory)
+        assert result.plans or result.no_plan_reasons
+        for plan in result.plans:
+            assert validate_plan(plan, req, world.directory) == [], plan

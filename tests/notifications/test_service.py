@@ -4,6 +4,7 @@ PostgreSQL: lifecycle of an invite, idempotency, roles, templated mail, listing.
 from __future__ import annotations
 
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 
 import grpc
@@ -124,6 +125,16 @@ def test_same_key_same_payload_is_one_email_and_other_payload_is_refused(notific
         notifications.CancelInvite(
             pb.CancelInviteRequest(idempotency_key="k-idem", invite=protos.invite()), metadata=service)
     assert error.value.code() == grpc.StatusCode.ALREADY_EXISTS
+    assert len(smtp_server.handler.messages) == 3
+
+
+def test_concurrent_calls_with_one_key_make_one_batch(notifications, smtp_server: SmtpServer, token: Token) -> None:
+    request = pb.SendInviteRequest(idempotency_key="k-race", invite=protos.invite())
+    with ThreadPoolExecutor(8) as pool:
+        answers = list(pool.map(
+            lambda _: notifications.SendInvite(request, metadata=token(Role.SERVICE)), range(8)))
+    assert len({tuple(d.name for d in a.deliveries) for a in answers}) == 1
+    _all_sent(notifications, token, "k-race", 3)
     assert len(smtp_server.handler.messages) == 3
 
 

@@ -82,3 +82,12 @@ def test_reminder_is_due_24_hours_before_and_others_now() -> None:
     assert templates.due_time(Template.INTERVIEW_REMINDER, params, late) == late
     assert templates.due_time(Template.NEW_TICKET, {"ticket": "tickets/t1"}, now) == now
     assert templates.REMINDER_LEAD == timedelta(hours=24)
+
+
+def test_recipient_name_cannot_add_headers() -> None:
+    evil = Recipient("ada@example.com", 'Ada", Bcc: spy@evil.example\r\nBcc: spy@evil.example', "")
+    rendered = message_email(Template.NEW_TICKET, evil, {"ticket": "tickets/t1"},
+                             Sender("s@example.com", "Scheduling"), "key", datetime.now(UTC))
+    message = parse(rendered.raw)
+    assert message["Bcc"] is None
+    assert [a.addr_spec for a in message["To"].addresses] == ["ada@example.com"]

@@ -12,9 +12,10 @@ from contextvars import ContextVar
 from typing import Any
 
 import grpc
+from sqlalchemy.exc import DBAPIError
 
 from services.core import auth
-from services.core.errors import DomainError, InvalidArgument
+from services.core.errors import DomainError, InvalidArgument, Unavailable
 from services.core.logs import method_var, principal_var, request_id_var
 
 log = logging.getLogger(__name__)
@@ -97,11 +98,20 @@ class ServerInterceptor(grpc.ServerInterceptor):
                 except DomainError as error:
                     outcome = error.code.name
                     context.abort_with_status(error.to_status())
-                except Exception:
+                except Exception as error:
                     # An abort() inside the handler already set the status: keep it.
                     if _has_status(context):
                         outcome = "ABORTED_BY_HANDLER"
                         raise
+                    if _database_unreachable(error):
+                        # The connection died under the call (database restart,
+                        # failover, a killed backend): nothing was committed,
+                        # so the caller may retry; UNAVAILABLE says exactly that.
+                        outcome = "UNAVAILABLE"
+                        log.warning("database connection lost", extra={"error": type(getattr(error, "orig", error)).__name__})
+                        context.abort_with_status(
+                            Unavailable("the database did not answer; retry", reason="DATABASE_UNAVAILABLE").to_status()
+                        )
                     outcome = "INTERNAL"
                     log.exception("unhandled error")
                     context.abort(grpc.StatusCode.INTERNAL, f"internal error (request id {request_id})")
@@ -114,6 +124,18 @@ class ServerInterceptor(grpc.ServerInterceptor):
                     var.reset(token)
 
         return wrapped
+
+
+# SQLSTATEs of a connection the server ended: admin shutdown, crash shutdown,
+# cannot connect now; class 08 is "connection exception".
+_DISCONNECT_SQLSTATES = frozenset({"57P01", "57P02", "57P03"})
+
+
+def _database_unreachable(error: BaseException) -> bool:
+    if not isinstance(error, DBAPIError):
+        return False
+    sqlstate = getattr(error.orig, "sqlstate", None) or ""
+    return bool(error.connection_invalidated) or sqlstate in _DISCONNECT_SQLSTATES or sqlstate.startswith("08")
 
 
 class _Malformed:

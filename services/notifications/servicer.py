@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import logging
 from collections.abc import Callable, Sequence
 from datetime import datetime
@@ -10,15 +9,13 @@ from datetime import datetime
 import grpc
 from interviews.notifications.v1 import notifications_pb2 as pb
 from interviews.notifications.v1 import notifications_pb2_grpc as pb_grpc
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from services.core import names, pagination
 from services.core.auth import Role, require_role
 from services.core.db import Database, utcnow
 from services.core.errors import InvalidArgument
-from services.core.idempotency import fingerprint as request_fingerprint
-from services.notifications import convert, store
+from services.notifications import convert, intake, store
 from services.notifications.domain import compose, templates, validation
 from services.notifications.domain.model import Method, RenderedEmail
 from services.notifications.models import DeliveryRow
@@ -46,40 +43,18 @@ class NotificationsServicer(pb_grpc.NotificationsServiceServicer):
         before: Callable[[Session], None] | None = None,
         after: Callable[[Session], None] | None = None,
     ) -> list[DeliveryRow]:
-        """Store the rendered emails once per key; `before` may refuse, `after` follows up,
-        both inside the inserting transaction."""
-        key = request.idempotency_key
-        convert.raise_if(validation.check_idempotency_key(key))
-        digest = hashlib.sha256(
-            (method + request_fingerprint(request, "idempotency_key")).encode()
-        ).hexdigest()
-        with self.db.reader() as session:
-            earlier = store.existing_for_key(session, key, digest)
-        if earlier is not None:
-            return earlier  # a retry: no rendering, no new email
-        emails, due = render()
-
-        def work(session: Session) -> list[DeliveryRow]:
-            found = store.existing_for_key(session, key, digest)
-            if found is not None:
-                return found
-            if before is not None:
-                before(session)
-            rows = store.insert(
-                session, key=key, fingerprint=digest, kind=kind, emails=emails,
-                envelope_from=self.config.sender.mail_from, due=due,
-            )
-            if after is not None:
-                after(session)
-            return rows
-
-        try:
-            rows = self.db.run(work)
-        except IntegrityError:
-            # A concurrent call with the same key won the insert; answer with its rows.
-            rows = self.db.run(work)
+        convert.raise_if(validation.check_idempotency_key(request.idempotency_key))
+        rows = intake.accept(
+            self.db,
+            key=request.idempotency_key,
+            fingerprint=intake.fingerprint(method, request),
+            kind=kind,
+            envelope_from=self.config.sender.mail_from,
+            render=render,
+            before=before,
+            after=after,
+        )
         self.wake()
-        log.info("accepted", extra={"kind": kind, "deliveries": len(rows)})
         return rows
 
     def _invite(self, method_name: str, request: pb.SendInviteRequest | pb.CancelInviteRequest,

@@ -7,6 +7,7 @@ four zones, a 1-3 session template and random accommodations.
 
 from __future__ import annotations
 
+import random
 from dataclasses import replace
 from datetime import timedelta
 
@@ -238,3 +239,24 @@ def test_every_plan_over_a_realistic_directory_is_valid():
         assert result.plans or result.no_plan_reasons
         for plan in result.plans:
             assert validate_plan(plan, req, world.directory) == [], plan
+
+
+def test_a_snapshot_shared_by_many_searches_answers_as_a_fresh_one():
+    # Searches keep free-time bitsets on the snapshot over the union of the windows seen and
+    # shift them for the next window; the answers must not depend on what ran before.
+    from bench.directory_gen import generate
+    from bench.search_bench import requests as bench_requests
+
+    world = generate(seed=4)
+    shared = replace(world.directory)
+    rng = random.Random(8)
+    items = []
+    for req in bench_requests(world, 25, seed=8):
+        days = rng.randint(1, 4)
+        end = req.window.start + timedelta(days=days)
+        narrow = replace(req, window=replace(req.window, end=end))
+        items += [narrow, req]
+    # Random order: the kept span has to grow to the right, to the left, or not at all.
+    rng.shuffle(items)
+    for item in items:
+        assert find_plans(item, shared) == find_plans(item, replace(world.directory))

@@ -15,8 +15,15 @@ from datetime import date, timedelta
 
 from services.core.errors import InvalidArgument
 from services.scheduling.domain import rules
-from services.scheduling.domain.grid import SlotGrid, busy_minutes, run_starts, slots_for
+from services.scheduling.domain.grid import (
+    SLOT_MINUTES,
+    SlotGrid,
+    busy_minutes,
+    run_starts,
+    slots_for,
+)
 from services.scheduling.domain.model import (
+    MINUTES_PER_DAY,
     DirectorySnapshot,
     Interviewer,
     LocationMode,
@@ -33,7 +40,9 @@ from services.scheduling.domain.timeutil import (
     expand_dated,
     expand_weekly,
     intersect,
+    local_date,
     local_dates_covering,
+    local_to_minutes,
     merge,
     to_minutes,
     to_minutes_ceil,
@@ -230,29 +239,29 @@ class SearchSpace:
         return cal
 
     def loads(self, interviewer_id: str) -> tuple[dict[date, int], dict[date, int]]:
-        """(sessions per local date, sessions per ISO week keyed by its Monday)."""
+        """(sessions per local date, sessions per ISO week keyed by its Monday).
+
+        Counted over every booked session, whatever the window: kept on the snapshot, where
+        searches over other windows reuse it.
+        """
         cached = self._loads.get(interviewer_id)
         if cached is not None:
             return cached
-        iv = self.directory.interviewers[interviewer_id]
-        cal = self.zone_calendar(iv.time_zone)
-        per_day: dict[date, int] = {}
-        per_week: dict[date, int] = {}
         memo = self.directory.memo
-        key = ("sessions", interviewer_id)
-        starts = memo.get(key)
-        if starts is None:
-            starts = memo[key] = [
-                to_minutes(s) for s in self.directory.interviewer_sessions.get(interviewer_id, ())
-            ]
-        for start in starts:
-            day = cal.date_of(start)
-            if day is not None:
+        key = ("loads", interviewer_id)
+        cached = memo.get(key)
+        if cached is None:
+            zone_name = self.directory.interviewers[interviewer_id].time_zone
+            per_day: dict[date, int] = {}
+            per_week: dict[date, int] = {}
+            for start in self.directory.interviewer_sessions.get(interviewer_id, ()):
+                day = local_date(zone_name, to_minutes(start))
                 per_day[day] = per_day.get(day, 0) + 1
                 week = monday(day)
                 per_week[week] = per_week.get(week, 0) + 1
-        self._loads[interviewer_id] = (per_day, per_week)
-        return per_day, per_week
+            cached = memo[key] = (per_day, per_week)
+        self._loads[interviewer_id] = cached
+        return cached
 
     def week_load(self, interviewer_id: str, minute: int) -> int:
         """Interviews the person already has in the ISO week (their zone) holding `minute`."""
@@ -280,14 +289,40 @@ class SearchSpace:
         mask = self._free.get(key)
         if mask is not None:
             return mask
+        # The mask is kept on the snapshot over the union of the windows searched so far; a
+        # window inside it is a shift away. Grid bases are all multiples of 15 minutes, so
+        # masks of different windows line up slot for slot.
+        grid = self.grid
+        end = grid.minute(grid.size)
+        memo = self.directory.memo
+        memo_key = ("free", interviewer_id, with_limits)
+        kept = memo.get(memo_key)
+        if kept is None or kept[0] > grid.base or kept[1] < end:
+            low = grid.base if kept is None else min(grid.base, kept[0])
+            high = end if kept is None else max(end, kept[1])
+            mask = self._free_between(interviewer_id, with_limits, low, high)
+            kept = memo[memo_key] = (low, high, mask)
+        mask = (kept[2] >> ((grid.base - kept[0]) // SLOT_MINUTES)) & grid.full
+        self._free[key] = mask
+        return mask
+
+    def _free_between(self, interviewer_id: str, with_limits: bool, low: int, high: int) -> int:
+        """`interviewer_free` on a grid of its own over [low, high) (low on a quarter hour)."""
         iv = self.directory.interviewers[interviewer_id]
-        mask = self._hours_mask(iv)
+        grid = SlotGrid(low, high)
+        memo = self.directory.memo
+        hours_key = ("hours", iv.time_zone, iv.working_hours, low, high)
+        mask = memo.get(hours_key)
+        if mask is None:
+            days = local_dates_covering(iv.time_zone, low, high + 1)
+            mask = memo[hours_key] = grid.mask_inside(
+                expand_weekly(iv.time_zone, iv.working_hours, days)
+            )
         busy = self._busy("interviewer", interviewer_id, self.directory.interviewer_busy)
         if busy:
-            mask &= ~self.grid.mask_touching(busy)
+            mask &= ~grid.mask_touching(busy)
         if with_limits and (iv.max_per_day > 0 or iv.max_per_week > 0):
-            mask &= ~self.grid.mask_touching(self._full_days(iv))
-        self._free[key] = mask
+            mask &= ~grid.mask_touching(self._full_days(iv))
         return mask
 
     def _hours_mask(self, iv: Interviewer) -> int:
@@ -320,10 +355,14 @@ class SearchSpace:
                     full.update(week + timedelta(days=d) for d in range(7))
         if not full:
             return []
-        cal = self.zone_calendar(iv.time_zone)
+        zone_name = iv.time_zone
         # Merged, so a full week is one interval (one bitset operation, not seven).
         return merge(
-            (cal.starts[i], cal.starts[i + 1]) for i, day in enumerate(cal.dates) if day in full
+            (
+                local_to_minutes(zone_name, day, 0),
+                local_to_minutes(zone_name, day, MINUTES_PER_DAY),
+            )
+            for day in full
         )
 
     def _busy(self, kind: str, resource_id: str, busy: Mapping) -> list[Interval]:

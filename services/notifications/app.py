@@ -10,6 +10,7 @@ from services.core.config import Settings
 from services.core.db import Database
 from services.core.server import ServiceSpec
 from services.notifications import transport
+from services.notifications.retention import BodySweeper
 from services.notifications.sender import Sender
 from services.notifications.servicer import NotificationsServicer
 from services.notifications.settings import NotificationsSettings
@@ -21,6 +22,7 @@ def build(settings: Settings) -> ServiceSpec:
     config = NotificationsSettings.from_settings(settings)
     db = Database(settings.database_url("notifications"), "notifications")
     sender = Sender(db, transport.from_settings(settings.smtp, settings.mail_dir, config.smtp_ca_file), config)
+    sweeper = BodySweeper(db, config.keep_email, config.sweep_seconds)
     servicer = NotificationsServicer(db, config, sender.wake)
 
     def register(server: grpc.Server) -> None:
@@ -30,6 +32,6 @@ def build(settings: Settings) -> ServiceSpec:
         name="notifications",
         service_names=[SERVICE_NAME],
         register=register,
-        workers=[sender],
+        workers=[sender, sweeper],
         on_close=db.dispose,
     )

@@ -13,6 +13,8 @@ NOTIFICATIONS_POLL_SECONDS              idle poll interval (0.5)
 NOTIFICATIONS_RETRY_BASE_SECONDS        first retry delay ceiling (30)
 NOTIFICATIONS_RETRY_CAP_SECONDS         largest retry delay (3600)
 NOTIFICATIONS_MAX_ATTEMPTS              attempts before a delivery is FAILED (8)
+NOTIFICATIONS_KEEP_EMAIL_DAYS           days a settled delivery keeps its rendered email (30)
+NOTIFICATIONS_SWEEP_SECONDS             how often old emails are emptied (3600)
 """
 
 from __future__ import annotations
@@ -51,6 +53,8 @@ class NotificationsSettings:
     poll_seconds: float
     retry: RetryPolicy
     smtp_ca_file: str | None
+    keep_email: timedelta
+    sweep_seconds: float
 
     @classmethod
     def from_settings(cls, settings: Settings) -> NotificationsSettings:
@@ -74,4 +78,6 @@ class NotificationsSettings:
                 max_attempts=int(_number(settings, "NOTIFICATIONS_MAX_ATTEMPTS", 8)),
             ),
             smtp_ca_file=settings.get("SMTP_CA_FILE"),
+            keep_email=timedelta(days=_number(settings, "NOTIFICATIONS_KEEP_EMAIL_DAYS", 30)),
+            sweep_seconds=_number(settings, "NOTIFICATIONS_SWEEP_SECONDS", 3600),
         )

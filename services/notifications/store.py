@@ -305,3 +305,22 @@ def release(db: Database, seqs: Sequence[int], owner: str) -> None:
         )
 
     db.run(work)
+
+
+def forget_bodies(db: Database, before: datetime) -> int:
+    """Empty the stored email of settled deliveries created before `before`.
+
+    The row stays (its key must keep refusing a second email, and ListDeliveries keeps
+    showing what happened); only the rendered text, with names, times and notes, goes.
+    """
+
+    def work(session: Session) -> int:
+        result = session.execute(
+            update(DeliveryRow)
+            .where(DeliveryRow.state != PENDING, DeliveryRow.create_time < before,
+                   func.length(DeliveryRow.raw) > 0)
+            .values(raw=b"")
+        )
+        return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+    return db.run(work)

@@ -221,3 +221,33 @@ def test_a_slow_server_does_not_let_the_batch_claim_lapse(
     counts = Counter(m.message_id for m in smtp_server.handler.messages)
     assert len(counts) == 16 and set(counts.values()) == {1}
     db.dispose()
+
+
+def test_settled_emails_are_emptied_after_the_keep_period(settings: Settings) -> None:
+    from datetime import timedelta
+
+    from sqlalchemy import update
+
+    from services.notifications.retention import BodySweeper
+
+    db = Database(settings.database_url("notifications"), "notifications")
+    config = NotificationsSettings.from_settings(settings.with_overrides(**FAST))
+    now = datetime.now(UTC)
+    emails = [
+        message_email(Template.NEW_TICKET, Recipient(f"k{i}@example.com"), {"ticket": "tickets/t1"},
+                      config.sender, f"keep-{i}", now)
+        for i in range(3)
+    ]
+    rows = db.run(lambda session: store.insert(
+        session, key="keep", fingerprint="f", kind=store.MESSAGE, emails=emails,
+        envelope_from=config.sender.mail_from, due=now))
+    old_sent, old_pending, new_sent = (row.seq for row in rows)
+    db.run(lambda session: session.execute(update(DeliveryRow).where(
+        DeliveryRow.seq.in_([old_sent, old_pending])).values(create_time=now - timedelta(days=40))))
+    for seq in (old_sent, new_sent):
+        store.mark_sent(db, seq)
+    assert BodySweeper(db, timedelta(days=30), 3600).run_once() == 1
+    with db.reader() as session:
+        sizes = {row.seq: len(row.raw) for row in session.scalars(select(DeliveryRow))}
+    assert sizes[old_sent] == 0 and sizes[old_pending] > 0 and sizes[new_sent] > 0
+    db.dispose()

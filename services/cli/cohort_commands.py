@@ -168,8 +168,9 @@ def _stub() -> pb_grpc.SchedulingServiceStub:
     return pb_grpc.SchedulingServiceStub(channel_to("scheduling"))
 
 
-def _wait(args: argparse.Namespace, stub, run: pb.CohortRun, out=sys.stderr) -> pb.CohortRun:
+def _wait(args: argparse.Namespace, stub, run: pb.CohortRun, out=None) -> pb.CohortRun:
     """Polls until the run ends; Ctrl-C cancels it (the best result so far is kept)."""
+    out = out or sys.stderr  # looked up now: the stream may have been replaced since import
     tty = out.isatty()
     try:
         while run.state == S.COHORT_RUN_STATE_RUNNING:

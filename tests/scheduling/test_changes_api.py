@@ -182,3 +182,18 @@ def test_relay_wakes_and_marks_rows_delivered_when_notifications_answers(booked)
     s, _ = booked
     wait_until(lambda: _count(s, models.OutboxMessage, models.OutboxMessage.attempts > 0) == 2, message="delivery attempts")
     assert _count(s, models.OutboxMessage, models.OutboxMessage.delivered_time.is_not(None)) == 0
+
+
+def test_change_retries_with_the_same_request_id_change_nothing_more(booked):
+    s, loop = booked
+    later = MON + timedelta(days=2)
+    plan = find(s, "cand", "two", later, later + timedelta(days=2), onsite="los-gatos", reschedule=loop.name).plans[0]
+    move = pb.RescheduleLoopRequest(name=loop.name, plan=plan, etag=loop.etag, request_id="move-once")
+    moved = s.call("RescheduleLoop", move)
+    assert s.call("RescheduleLoop", move) == moved  # the etag is stale now, yet the retry answers as the first call did
+    cancel = pb.CancelLoopRequest(name=loop.name, reason="filled", etag=moved.etag, request_id="cancel-once")
+    cancelled = s.call("CancelLoop", cancel)
+    assert s.call("CancelLoop", cancel) == cancelled
+    topics = [t for t, _ in _outbox(s)]
+    assert topics.count("notifications.SendInvite") == 4 and topics.count("notifications.CancelInvite") == 2
+    assert all(x.sequence == 2 for x in cancelled.sessions)

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
@@ -204,6 +205,18 @@ class CohortRuns:
         run.state = S.COHORT_RUN_STATE_COMMITTED
         self.store.save_commit(run_id, run, request_id, response)
         return response
+
+    def close(self, wait_seconds: float = CANCEL_WAIT_SECONDS) -> None:
+        """On shutdown: stop every local run; each is stored CANCELLED with its best result so
+        far (instead of turning FAILED two minutes later for want of a heartbeat)."""
+        with self._lock:
+            live = list(self._live.values())
+        for item in live:
+            item.stop.set()
+        deadline = time.monotonic() + wait_seconds
+        for item in live:
+            if item.thread is not None:
+                item.thread.join(max(0.0, deadline - time.monotonic()))
 
     # ------------------------------------------------------------ background work
 

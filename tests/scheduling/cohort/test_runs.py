@@ -230,3 +230,12 @@ def test_cancel_from_another_replica_and_a_lost_process(store):
     lost = later.get("cohortRuns/ghost")
     assert lost.state == S.COHORT_RUN_STATE_FAILED and "stopped" in lost.error_message
     assert later.get("cohortRuns/ghost") == lost
+
+
+def test_close_stores_running_runs_as_cancelled(store):
+    world = LongWorld()
+    runs = CohortRuns(store, world.load)
+    started = runs.schedule(world.request())
+    runs.close()
+    after = CohortRuns(store, world.load).get(started.name)  # as another replica sees it
+    assert after.state == S.COHORT_RUN_STATE_CANCELLED and after.HasField("end_time")

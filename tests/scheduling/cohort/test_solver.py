@@ -6,6 +6,7 @@ from __future__ import annotations
 import threading
 import time
 from datetime import timedelta
+from zoneinfo import ZoneInfo
 
 from services.scheduling.cohort.engine import run_cohort
 from services.scheduling.cohort.greedy import greedy
@@ -177,3 +178,17 @@ def test_window_outside_is_never_used():
     result = solve([e], directory)
     (plan,) = result.plans
     assert f.local(1, 10) <= plan.sessions[0].start and plan.sessions[-1].end <= f.local(1, 13)
+
+
+def test_options_cover_every_day_of_the_window_not_only_the_first_morning():
+    from services.scheduling.cohort.options import generate
+
+    directory = f.directory([f.interviewer(n) for n in range(3)])
+    entries = [f.entry(f.candidate(1), days=5)]
+    found = generate(entries, directory, [None])
+    days = {p.sessions[0].start.date() for p in found.options[0]}
+    assert days == {f.local(d, 9).date() for d in range(5)}
+    zone = ZoneInfo(f.ZONE)
+    local_starts = {p.sessions[0].start.astimezone(zone).strftime("%H:%M") for p in found.options[0]}
+    assert {"09:00", "12:30"} <= local_starts  # mornings, and later starts of the same days
+    assert found.complete and found.reasons == ("",)

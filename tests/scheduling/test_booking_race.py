@@ -1,6 +1,7 @@
 """Many concurrent BookLoop calls for overlapping plans, spread over two
-replicas of the service on one PostgreSQL database: exactly one loop is
-booked, every other call is ABORTED, and no partial loop is left behind."""
+replicas of the service on one database (PostgreSQL, and SQLite with its
+serialised writers): exactly one loop is booked, every other call is
+ABORTED, and no partial loop is left behind."""
 
 from __future__ import annotations
 
@@ -29,8 +30,6 @@ from tests.scheduling.test_booking_api import MON
 CALLERS = 60
 
 
-@pytest.mark.postgres
-@pytest.mark.parametrize("backend", ["postgresql"], indirect=True)
 def test_concurrent_bookings_of_overlapping_plans_have_exactly_one_winner(scheduling, clock, fake_constraints):
     s = scheduling
     for name in ("ana", "bo", "cy", "dan"):

@@ -56,7 +56,8 @@ class _Model:
         for row in self.x:
             if len(row) > 1:
                 self.model.AddAtMostOne(row)
-        self.loops = sum(v for row in self.x for v in row)
+        # LinearExpr.Sum builds one flat expression (a Python sum nests one per term).
+        self.loops = cp_model.LinearExpr.Sum([v for row in self.x for v in row])
         starts = [p.sessions[0].start for opts in options for p in opts]
         self.origin = min(starts) if starts else datetime(1970, 1, 1, tzinfo=UTC)
         self._no_overlap()
@@ -123,7 +124,11 @@ class _Model:
                     worst[e] = max(worst.get(e, 0), n)
                 if sum(worst.values()) <= room:
                     continue
-                self.model.Add(sum(n * self.x[e][k] for (e, k), n in uses.items()) <= room)
+                terms = list(uses.items())
+                self.model.Add(
+                    cp_model.LinearExpr.WeightedSum([self.x[e][k] for (e, k), _n in terms], [n for _, n in terms])
+                    <= room
+                )
 
     def values(self, solver) -> tuple[int | None, ...]:
         out: list[int | None] = []
@@ -294,7 +299,7 @@ def _balance(
         for k, var in enumerate(row):
             cp.AddHint(var, 1 if k == chosen else 0)
     cp.Add(model.loops >= loops)
-    loads = {i: sum(vs) for i, vs in model.sessions_of.items()}
+    loads = {i: cp_model.LinearExpr.Sum(vs) for i, vs in model.sessions_of.items()}
     if not loads:
         return None
     total = sum(
@@ -323,7 +328,7 @@ def _balance(
         cp.AddHint(over, max(0, now[i] - fair))
         cp.Add(over >= load - fair)
         excess.append(over)
-    cp.Minimize(peak * (total + 1) + sum(excess))
+    cp.Minimize(peak * (total + 1) + cp_model.LinearExpr.Sum(excess))
     # Phase 1 already presolved this model; presolving it again took most of phase 2's time
     # (3 of 4 s on the 50-candidate tight week) before the search could start from the hint.
     solver, status, _ = _run(model, seconds, workers, stop, None, seed, presolve=False)

@@ -252,10 +252,13 @@ class SearchSpace:
         cached = memo.get(key)
         if cached is None:
             zone_name = self.directory.interviewers[interviewer_id].time_zone
+            # This request's calendar answers most dates by bisection; zoneinfo the rest.
+            calendar = self.zone_calendar(zone_name)
             per_day: dict[date, int] = {}
             per_week: dict[date, int] = {}
             for start in self.directory.interviewer_sessions.get(interviewer_id, ()):
-                day = local_date(zone_name, to_minutes(start))
+                minute = to_minutes(start)
+                day = calendar.date_of(minute) or local_date(zone_name, minute)
                 per_day[day] = per_day.get(day, 0) + 1
                 week = monday(day)
                 per_week[week] = per_week.get(week, 0) + 1
@@ -309,15 +312,20 @@ class SearchSpace:
     def _free_between(self, interviewer_id: str, with_limits: bool, low: int, high: int) -> int:
         """`interviewer_free` on a grid of its own over [low, high) (low on a quarter hour)."""
         iv = self.directory.interviewers[interviewer_id]
-        grid = SlotGrid(low, high)
-        memo = self.directory.memo
-        hours_key = ("hours", iv.time_zone, iv.working_hours, low, high)
-        mask = memo.get(hours_key)
-        if mask is None:
-            days = local_dates_covering(iv.time_zone, low, high + 1)
-            mask = memo[hours_key] = grid.mask_inside(
-                expand_weekly(iv.time_zone, iv.working_hours, days)
-            )
+        if (low, high) == (self.grid.base, self.grid.minute(self.grid.size)):
+            grid, mask = self.grid, self._hours_mask(iv)  # the usual case: this window only
+        else:
+            memo = self.directory.memo
+            grid = memo.get(("grid", low, high))
+            if grid is None:
+                grid = memo[("grid", low, high)] = SlotGrid(low, high)
+            hours_key = ("hours", iv.time_zone, iv.working_hours, low, high)
+            mask = memo.get(hours_key)
+            if mask is None:
+                days = local_dates_covering(iv.time_zone, low, high + 1)
+                mask = memo[hours_key] = grid.mask_inside(
+                    expand_weekly(iv.time_zone, iv.working_hours, days)
+                )
         busy = self._busy("interviewer", interviewer_id, self.directory.interviewer_busy)
         if busy:
             mask &= ~grid.mask_touching(busy)

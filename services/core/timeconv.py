@@ -79,7 +79,10 @@ def to_time(message: object, field: str) -> time:
 def to_timedelta(value: Duration, field: str, *, minimum: timedelta = timedelta(0), maximum: timedelta | None = None) -> timedelta:
     if value.nanos and (value.seconds > 0) != (value.nanos > 0):
         raise InvalidArgument(field, "seconds and nanos must have the same sign")
-    result = timedelta(seconds=value.seconds, microseconds=value.nanos // 1000)
+    try:
+        result = timedelta(seconds=value.seconds, microseconds=value.nanos // 1000)
+    except OverflowError:  # past timedelta's range (about 2.7 million years)
+        raise InvalidArgument(field, "duration out of range") from None
     if result < minimum:
         raise InvalidArgument(field, f"must be at least {minimum}")
     if maximum is not None and result > maximum:

@@ -18,7 +18,7 @@ from services.scheduling.candidate_time import without_booked
 from services.scheduling.convert_plans import LoopRecord, plan_from_json, plan_to_json
 from services.scheduling.domain import model as dm
 from services.scheduling.domain import rules
-from services.scheduling.planning import Policy, check_plan, lock_interviewers, plan_span, wanted, with_gap
+from services.scheduling.planning import Policy, check_plan, lock_interviewers, wanted, with_gap
 from services.scheduling.store import directory as dir_store
 from services.scheduling.store import loops as loop_store
 from services.scheduling.store import reservations
@@ -173,5 +173,3 @@ class Booking:
             loop_store.mark_expired(session, ids)
         return len(ids)
 
-
-__all__ = ["Booking", "SearchQuery", "plan_span"]

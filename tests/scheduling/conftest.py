@@ -9,6 +9,7 @@ import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import grpc
 import pytest
@@ -25,6 +26,9 @@ from services.scheduling import app
 
 # Monday 2 March 2026, 00:00 in Los Angeles: a week before the spring DST change.
 START = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)
+LA = ZoneInfo("America/Los_Angeles")
+MON = datetime(2026, 3, 9, tzinfo=LA)  # the Monday after the spring DST change
+NLP = common_pb2.ML_AREA_NLP
 
 
 class TestClock:
@@ -174,3 +178,17 @@ def error_info(error: grpc.RpcError):
             detail.Unpack(info)
             return info
     return None
+
+
+def count_rows(s: Scheduling, model, *where) -> int:
+    """Rows of one of the service's tables, read directly."""
+    from sqlalchemy import func, select
+
+    from services.core.db import Database
+
+    db = Database(s.settings.database_url("scheduling"), "scheduling")
+    try:
+        with db.reader() as session:
+            return session.scalar(select(func.count()).select_from(model).where(*where))
+    finally:
+        db.dispose()

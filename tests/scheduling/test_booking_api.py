@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from zoneinfo import ZoneInfo
 
 import grpc
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from interviews.common.v1 import common_pb2
 from interviews.notifications.v1 import notifications_pb2 as npb
@@ -15,25 +14,15 @@ from interviews.scheduling.v1 import scheduling_pb2 as pb
 from services.core.db import Database
 from services.scheduling import models
 from services.scheduling.store.reservations import count_overlaps
-from tests.scheduling.conftest import add_candidate, add_interviewer, add_room, add_template, error_info, find, time_range
+from tests.scheduling.conftest import MON, NLP, add_candidate, add_interviewer, add_room, add_template, count_rows, error_info, find
 
-NLP = common_pb2.ML_AREA_NLP
 CV = common_pb2.ML_AREA_COMPUTER_VISION
-LA = ZoneInfo("America/Los_Angeles")
-MON = datetime(2026, 3, 9, tzinfo=LA)  # the Monday after the spring DST change
 
 
 def _db(s) -> Database:
     return Database(s.settings.database_url("scheduling"), "scheduling")
 
 
-def _count(s, model, *where) -> int:
-    db = _db(s)
-    try:
-        with db.reader() as session:
-            return session.scalar(select(func.count()).select_from(model).where(*where))
-    finally:
-        db.dispose()
 
 
 @pytest.fixture
@@ -76,7 +65,7 @@ def test_book_writes_reservations_loop_and_invites(directory):
     assert [ls.session.time_range for ls in loop.sessions] == [p.time_range for p in plan.sessions]
     assert all(ls.sequence == 0 and ls.video_link for ls in loop.sessions)
     # Per session: each interviewer, the room and the candidate.
-    assert _count(s, models.ReservationRow, models.ReservationRow.owner == loop.name) == 2 * 3
+    assert count_rows(s, models.ReservationRow, models.ReservationRow.owner == loop.name) == 2 * 3
     db = _db(s)
     with db.reader() as session:
         rows = session.scalars(select(models.OutboxMessage).order_by(models.OutboxMessage.id)).all()
@@ -98,8 +87,8 @@ def test_retry_with_same_request_id_returns_first_loop_and_books_nothing_new(dir
     first = s.call("BookLoop", pb.BookLoopRequest(plan=plan, request_id="same"))
     again = s.call("BookLoop", pb.BookLoopRequest(plan=plan, request_id="same"))
     assert again == first
-    assert _count(s, models.LoopRow) == 1
-    assert _count(s, models.OutboxMessage) == 2
+    assert count_rows(s, models.LoopRow) == 1
+    assert count_rows(s, models.OutboxMessage) == 2
 
 
 def test_second_booking_of_the_same_plan_is_aborted_naming_the_resource(directory):
@@ -118,7 +107,7 @@ def test_second_booking_of_the_same_plan_is_aborted_naming_the_resource(director
     taken = {i for x in plan.sessions for i in x.interviewers} | {x.room for x in plan.sessions}
     assert info.metadata["resource"] in taken
     assert set(info.metadata["resources"].split(",")) <= taken
-    assert _count(s, models.LoopRow) == 1
+    assert count_rows(s, models.LoopRow) == 1
     with _db(s).reader() as session:
         assert count_overlaps(session) == 0
 
@@ -131,7 +120,7 @@ def test_unqualified_interviewer_in_a_client_plan_is_refused(directory):
         s.call("BookLoop", pb.BookLoopRequest(plan=plan, request_id="x"))
     assert caught.value.code() == grpc.StatusCode.FAILED_PRECONDITION
     assert "not qualified" in caught.value.details()
-    assert _count(s, models.ReservationRow) == 0
+    assert count_rows(s, models.ReservationRow) == 0
 
 
 def test_plan_moved_outside_working_hours_is_refused(directory):
@@ -143,7 +132,7 @@ def test_plan_moved_outside_working_hours_is_refused(directory):
     with pytest.raises(grpc.RpcError) as caught:
         s.call("BookLoop", pb.BookLoopRequest(plan=plan))
     assert caught.value.code() == grpc.StatusCode.FAILED_PRECONDITION
-    assert _count(s, models.LoopRow) == 0
+    assert count_rows(s, models.LoopRow) == 0
 
 
 def test_accommodations_unreachable_fails_unavailable(directory):

@@ -8,7 +8,6 @@ from __future__ import annotations
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
-from zoneinfo import ZoneInfo
 
 import grpc
 import psycopg
@@ -24,8 +23,7 @@ from services.core.server import start_server
 from services.scheduling import app, models
 from services.scheduling.store.reservations import count_overlaps
 from tests.helpers import wait_until
-from tests.scheduling.conftest import add_candidate, add_interviewer, add_room, add_template, error_info, find
-from tests.scheduling.test_booking_api import MON
+from tests.scheduling.conftest import MON, add_candidate, add_interviewer, add_room, add_template, error_info, find
 
 CALLERS = 60
 

@@ -15,8 +15,7 @@ from interviews.scheduling.v1 import scheduling_pb2 as pb
 from services.core.db import Database
 from services.scheduling import models
 from tests.helpers import wait_until
-from tests.scheduling.conftest import add_candidate, add_interviewer, add_room, add_template, error_info, find, minutes
-from tests.scheduling.test_booking_api import MON, NLP, _count
+from tests.scheduling.conftest import MON, NLP, add_candidate, add_interviewer, add_room, add_template, count_rows, error_info, find, minutes
 
 
 def _outbox(s) -> list[tuple[str, object]]:
@@ -55,7 +54,7 @@ def test_reschedule_sends_same_uid_with_sequence_plus_one(booked):
     assert {m.invite.uid for m in requests} == {f"{x.session_id}@interviews" for x in loop.sessions}
     assert {m.idempotency_key for m in requests} == {f"invite:{x.session_id}:1:request" for x in loop.sessions}
     # The old times are free again and the new ones reserved: 2 sessions x 3 resources.
-    assert _count(s, models.ReservationRow, models.ReservationRow.owner == loop.name, models.ReservationRow.active.is_(True)) == 6
+    assert count_rows(s, models.ReservationRow, models.ReservationRow.owner == loop.name, models.ReservationRow.active.is_(True)) == 6
 
 
 def test_reschedule_with_a_stale_etag_is_aborted(booked):
@@ -78,7 +77,7 @@ def test_cancel_sends_cancel_to_everyone_and_frees_the_time(booked):
         assert message.idempotency_key == f"invite:{session.session_id}:1:cancel"
         assert len(message.invite.attendees) == 2  # the candidate and the interviewer
         assert "withdrew" not in message.reason  # the recruiter's reason stays internal
-    assert _count(s, models.ReservationRow, models.ReservationRow.active.is_(True)) == 0
+    assert count_rows(s, models.ReservationRow, models.ReservationRow.active.is_(True)) == 0
     again = find(s, "cand", "two", MON, MON + timedelta(days=5), onsite="los-gatos").plans[0]
     assert again.sessions[0].time_range == loop.sessions[0].session.time_range
     with pytest.raises(grpc.RpcError) as caught:
@@ -148,7 +147,7 @@ def test_candidate_confirms_own_hold(booked, token):
     with pytest.raises(grpc.RpcError) as caught:
         s.call("GetLoop", pb.GetLoopRequest(name=loop.name), as_=token("candidate", "candidates/cand"))
     assert caught.value.code() == grpc.StatusCode.PERMISSION_DENIED
-    assert _count(s, models.ReservationRow, models.ReservationRow.owner == hold.name, models.ReservationRow.active.is_(True)) == 0
+    assert count_rows(s, models.ReservationRow, models.ReservationRow.owner == hold.name, models.ReservationRow.active.is_(True)) == 0
 
 
 def test_hold_sweeper_frees_lapsed_holds(booked):
@@ -159,8 +158,8 @@ def test_hold_sweeper_frees_lapsed_holds(booked):
     s.clock.advance(timedelta(minutes=6))
     sweeper = s.running.spec.workers[1]
     assert sweeper.run_once() == 1
-    assert _count(s, models.HoldRow, models.HoldRow.state == models.HoldState.EXPIRED) == 1
-    assert _count(s, models.ReservationRow, models.ReservationRow.owner == hold.name, models.ReservationRow.active.is_(True)) == 0
+    assert count_rows(s, models.HoldRow, models.HoldRow.state == models.HoldState.EXPIRED) == 1
+    assert count_rows(s, models.ReservationRow, models.ReservationRow.owner == hold.name, models.ReservationRow.active.is_(True)) == 0
 
 
 def test_revalidate_flags_loops_that_break_new_constraints(booked, token):
@@ -180,8 +179,8 @@ def test_revalidate_flags_loops_that_break_new_constraints(booked, token):
 def test_relay_wakes_and_marks_rows_delivered_when_notifications_answers(booked):
     # Without a notifications service the relay keeps retrying: nothing is lost.
     s, _ = booked
-    wait_until(lambda: _count(s, models.OutboxMessage, models.OutboxMessage.attempts > 0) == 2, message="delivery attempts")
-    assert _count(s, models.OutboxMessage, models.OutboxMessage.delivered_time.is_not(None)) == 0
+    wait_until(lambda: count_rows(s, models.OutboxMessage, models.OutboxMessage.attempts > 0) == 2, message="delivery attempts")
+    assert count_rows(s, models.OutboxMessage, models.OutboxMessage.delivered_time.is_not(None)) == 0
 
 
 def test_change_retries_with_the_same_request_id_change_nothing_more(booked):

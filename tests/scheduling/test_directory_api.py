@@ -12,8 +12,7 @@ from google.protobuf.field_mask_pb2 import FieldMask
 
 from interviews.common.v1 import common_pb2
 from interviews.scheduling.v1 import scheduling_pb2 as pb
-from tests.scheduling.conftest import add_candidate, add_interviewer, add_room, add_template, find, time_range
-from tests.scheduling.test_booking_api import MON, NLP
+from tests.scheduling.conftest import MON, NLP, add_candidate, add_interviewer, add_room, add_template, find, time_range
 
 
 def test_offices_are_seeded_and_admins_change_hours(scheduling, token):

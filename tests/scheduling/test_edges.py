@@ -20,8 +20,7 @@ from services.core.server import start_server
 from services.scheduling import app, models
 from services.scheduling.constraints_source import AccommodationsConstraints
 from tests.helpers import wait_until
-from tests.scheduling.conftest import Scheduling, add_candidate, add_interviewer, add_template, find
-from tests.scheduling.test_booking_api import MON, NLP
+from tests.scheduling.conftest import MON, NLP, add_candidate, add_interviewer, add_template, find, Scheduling
 
 
 class _Accommodations(accommodations_pb2_grpc.AccommodationsServiceServicer):

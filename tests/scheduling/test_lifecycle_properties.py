@@ -20,8 +20,7 @@ from interviews.scheduling.v1 import scheduling_pb2 as pb
 from services.core.db import Database
 from services.scheduling import models
 from services.scheduling.store.reservations import count_overlaps
-from tests.scheduling.conftest import add_candidate, add_interviewer, add_room, add_template, find
-from tests.scheduling.test_booking_api import MON
+from tests.scheduling.conftest import MON, add_candidate, add_interviewer, add_room, add_template, find
 
 OPERATIONS = st.lists(
     st.tuples(st.sampled_from(["book", "hold", "confirm", "release", "reschedule", "replace", "cancel"]),

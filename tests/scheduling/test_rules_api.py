@@ -13,8 +13,7 @@ import pytest
 
 from interviews.common.v1 import common_pb2
 from interviews.scheduling.v1 import scheduling_pb2 as pb
-from tests.scheduling.conftest import START, add_candidate, add_interviewer, add_room, add_template, find, local_time
-from tests.scheduling.test_booking_api import LA, MON, NLP
+from tests.scheduling.conftest import LA, MON, NLP, START, add_candidate, add_interviewer, add_room, add_template, find, local_time
 
 
 def _start(session) -> datetime:

@@ -201,15 +201,16 @@ class DirectorySnapshot:
     offices: Mapping[str, Office]
     rooms: Mapping[str, Room]
     interviewers: Mapping[str, Interviewer]
-    # Per interviewer / room id; each sequence sorted by start or not (the search sorts).
+    # Per interviewer / room id, in any order.
     interviewer_busy: Mapping[str, Sequence[TimeRange]] = field(default_factory=dict)
     room_busy: Mapping[str, Sequence[TimeRange]] = field(default_factory=dict)
     # Start instants of every booked or held interview session per interviewer; the search
     # counts them per local day and ISO week (interviewer's zone) against the load limits.
     interviewer_sessions: Mapping[str, Sequence[datetime]] = field(default_factory=dict)
-    # What the search derives from the snapshot (busy time as epoch minutes), kept so that
-    # several searches over one snapshot (a cohort run, a cached directory) derive it once.
-    # This is why a snapshot must not be changed in place: make a new one
+    # What the search derives from the snapshot (busy time in epoch minutes, qualified pools,
+    # load counts, free-time bitsets over the windows searched so far), kept so that several
+    # searches over one snapshot (a cohort run, a directory cached between calls) derive it
+    # once. This is why a snapshot must not be changed in place: make a new one
     # (`dataclasses.replace` starts with an empty memo).
     memo: dict = field(default_factory=dict, init=False, repr=False, compare=False)
 

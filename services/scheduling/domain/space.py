@@ -4,6 +4,10 @@ Built once per `find_plans` call: the usable window, the candidate's free time, 
 effective length and qualified pool, and (lazily, only for interviewers and rooms that some
 session can use) availability bitsets on the slot grid of `grid.py`. Every stage of the
 candidate's free time is kept so that `diagnose.py` can say which rule emptied a day.
+
+What does not depend on the request (busy time in minutes, pools, load counts, each
+interviewer's free time over the windows searched so far) goes into the snapshot's `memo`,
+so that many searches over one snapshot pay for it once.
 """
 
 from __future__ import annotations

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import math
 import os
-import shutil
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,14 +20,15 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
-from sqlalchemy.engine import Engine
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import Engine, make_url
 
 from interviews.accommodations.v1 import accommodations_pb2 as apb
 from interviews.notifications.v1 import notifications_pb2 as npb
 from interviews.scheduling.v1 import scheduling_pb2 as spb
 from services.core.config import SERVICES
 from tests.hardening_support import invariants
-from tests.hardening_support.fleet import InProcessFleet, base_env, metadata
+from tests.hardening_support.fleet import InProcessFleet, base_env, metadata, sqlite_urls
 from tests.hardening_support.harness import Caller, Tally
 from tests.hardening_support.rpcs import rpcs
 from tests.hardening_support.strategies import Pools, RequestStrategies
@@ -36,7 +37,8 @@ from tests.hardening_support.world import COORDINATOR, RECRUITER, Clients, World
 DEFAULT_EXAMPLES = 300
 FUZZ_EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES") or DEFAULT_EXAMPLES)
 LONG_RUN = FUZZ_EXAMPLES > DEFAULT_EXAMPLES
-TALLY = Tally()
+# Requests and answers per backend, printed at the end of the run.
+TALLIES: dict[str, Tally] = {}
 
 # The callers most requests come from, per service: the roles that pass its
 # authorization, so the fuzzed fields reach validation and the code behind it.
@@ -71,6 +73,7 @@ class FuzzContext:
     caller: Caller
     identities: dict[str, tuple[tuple[str, str], ...]]
     engines: dict[str, Engine] = field(default_factory=dict)
+    backend: str = "sqlite"
 
     def identity_strategy(self, service: str) -> st.SearchStrategy[tuple[str, tuple[tuple[str, str], ...]]]:
         labels = sorted(self.identities) + [label for label in POWER[service] for _ in range(4)]
@@ -116,37 +119,67 @@ def _seed_pools(ctx: FuzzContext) -> None:
                 ctx.caller.call(rpc, request, ctx.identities[label])
 
 
-@pytest.fixture(scope="session")
-def fuzz(tmp_path_factory: pytest.TempPathFactory, sqlite_templates: dict[str, Path]) -> Iterator[FuzzContext]:
-    folder = tmp_path_factory.mktemp("fuzz")
-    urls = {}
-    for service in SERVICES:
-        path = folder / "db" / f"{service}.sqlite3"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(sqlite_templates[service], path)
-        urls[service] = f"sqlite:///{path}"
+def _postgres_urls(request: pytest.FixtureRequest) -> Iterator[dict[str, str]]:
+    """A database of the fuzz session's own, copied from the migrated template."""
+    server = request.getfixturevalue("postgres_server_url")
+    template = request.getfixturevalue("postgres_template")
+    name = f"ifuzz_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(server, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{template}"'))
+    url = make_url(server).set(database=name).render_as_string(hide_password=False)
+    try:
+        yield {service: url for service in SERVICES}
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@pytest.fixture(scope="session", params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def fuzz(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[FuzzContext]:
+    """The fleet on SQLite, then again on PostgreSQL (every fuzz test runs on both)."""
+    folder = tmp_path_factory.mktemp(f"fuzz-{request.param}")
+    if request.param == "postgresql":
+        postgres = _postgres_urls(request)
+        urls = next(postgres)
+    else:
+        postgres = None
+        urls = sqlite_urls(folder, request.getfixturevalue("sqlite_templates"))
+    try:
+        yield from _fleet(folder, urls, request.param)
+    finally:
+        if postgres is not None:
+            postgres.close()
+
+
+def _fleet(folder: Path, urls: dict[str, str], backend: str) -> Iterator[FuzzContext]:
     env = base_env(folder / "data", urls, extra={
         # A valid organizer address: the embedded default is refused by
-        # notifications (reported separately, tests/security/test_contracts.py).
+        # notifications (reported separately, tests/fuzz/test_cross_service.py).
         "MAIL_FROM": "scheduling@interviews.example.com",
         "ACCOMMODATIONS_COORDINATOR_EMAILS": "coordinator@example.com",
     })
     fleet = InProcessFleet(env).start()
+    engines = {s: invariants.engine_for(urls[s], s) for s in SERVICES}
     try:
         world = build_world(Clients.over(fleet.channels), prefix="fz")
         pools = Pools()
-        ctx = FuzzContext(fleet, world, pools, RequestStrategies(pools), Caller(fleet.channels, pools, tally=TALLY), _identities(world))
-        ctx.engines = {s: invariants.engine_for(urls[s], s) for s in SERVICES}
+        tally = TALLIES.setdefault(backend, Tally())
+        ctx = FuzzContext(fleet, world, pools, RequestStrategies(pools), Caller(fleet.channels, pools, tally=tally),
+                          _identities(world), engines, backend)
         _seed_pools(ctx)
         yield ctx
     finally:
         fleet.stop()
+        for engine in engines.values():
+            engine.dispose()
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
-    lines = TALLY.lines()
-    if not lines:
+    if not TALLIES:
         return
     terminalreporter.section(f"fuzz: requests per service (FUZZ_EXAMPLES={FUZZ_EXAMPLES})")
-    for line in lines:
-        terminalreporter.write_line(line)
+    for backend, tally in TALLIES.items():
+        for line in tally.lines():
+            terminalreporter.write_line(f"[{backend}] {line}")

@@ -74,6 +74,12 @@ def _interviewer(interviewer_id: str, row: models.LoopSessionRow, context: Invit
     )
 
 
+def _known(interviewer_ids: Sequence[str], context: InviteContext) -> list[str]:
+    """Interviewers still in the directory: one deleted since (only possible
+    once their sessions are over) has no address left to write to."""
+    return [i for i in interviewer_ids if i in context.directory.people]
+
+
 def _candidate(context: InviteContext) -> npb.Attendee:
     candidate = context.candidate
     return npb.Attendee(
@@ -122,7 +128,7 @@ def _add(session: Session, topic: str, key: str, payload: bytes, *, fresh: bool)
 def enqueue_request(session: Session, loop: models.LoopRow, row: models.LoopSessionRow,
                     sessions: Sequence[models.LoopSessionRow], context: InviteContext, *, fresh: bool = False) -> None:
     """METHOD:REQUEST to the candidate and the session's interviewers."""
-    attendees = [_candidate(context), *(_interviewer(i, row, context) for i in row.interviewer_ids)]
+    attendees = [_candidate(context), *(_interviewer(i, row, context) for i in _known(row.interviewer_ids, context))]
     message = npb.SendInviteRequest(
         idempotency_key=f"invite:{row.id}:{row.sequence}:request",
         invite=build_invite(loop, row, sessions, context, attendees),
@@ -136,9 +142,9 @@ def enqueue_cancel(session: Session, loop: models.LoopRow, row: models.LoopSessi
     """METHOD:CANCEL to everyone (the whole session is off), or only to
     `interviewer_ids` (they were taken off a session that goes ahead)."""
     if interviewer_ids is None:
-        attendees = [_candidate(context), *(_interviewer(i, row, context) for i in row.interviewer_ids)]
+        attendees = [_candidate(context), *(_interviewer(i, row, context) for i in _known(row.interviewer_ids, context))]
     else:
-        attendees = [_interviewer(i, row, context) for i in interviewer_ids]
+        attendees = [_interviewer(i, row, context) for i in _known(interviewer_ids, context)]
     if not attendees:
         return
     message = npb.CancelInviteRequest(

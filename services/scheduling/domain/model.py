@@ -207,8 +207,8 @@ class DirectorySnapshot:
     # Start instants of every booked or held interview session per interviewer; the search
     # counts them per local day and ISO week (interviewer's zone) against the load limits.
     interviewer_sessions: Mapping[str, Sequence[datetime]] = field(default_factory=dict)
-    # What the search derives from the snapshot (busy time in epoch minutes, qualified pools,
-    # load counts, free-time bitsets over the windows searched so far), kept so that several
+    # What the search derives from the snapshot (qualified pools, load counts, free-time
+    # bitsets over the windows searched so far), kept so that several
     # searches over one snapshot (a cohort run, a directory cached between calls) derive it
     # once. This is why a snapshot must not be changed in place: make a new one
     # (`dataclasses.replace` starts with an empty memo).

@@ -5,15 +5,14 @@ effective length and qualified pool, and (lazily, only for interviewers and room
 session can use) availability bitsets on the slot grid of `grid.py`. Every stage of the
 candidate's free time is kept so that `diagnose.py` can say which rule emptied a day.
 
-What does not depend on the request (busy time in minutes, pools, load counts, each
-interviewer's free time over the windows searched so far) goes into the snapshot's `memo`,
+What does not depend on the request (pools, load counts, each interviewer's free time over
+the windows searched so far) goes into the snapshot's `memo`,
 so that many searches over one snapshot pay for it once.
 """
 
 from __future__ import annotations
 
 from bisect import bisect_right
-from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, timedelta
 
@@ -22,7 +21,7 @@ from services.scheduling.domain import rules
 from services.scheduling.domain.grid import (
     SLOT_MINUTES,
     SlotGrid,
-    busy_minutes,
+    busy_mask,
     run_starts,
     slots_for,
 )
@@ -330,9 +329,9 @@ class SearchSpace:
                 mask = memo[hours_key] = grid.mask_inside(
                     expand_weekly(iv.time_zone, iv.working_hours, days)
                 )
-        busy = self._busy("interviewer", interviewer_id, self.directory.interviewer_busy)
+        busy = self.directory.interviewer_busy.get(interviewer_id)
         if busy:
-            mask &= ~grid.mask_touching(busy)
+            mask &= ~busy_mask(grid, busy)
         if with_limits and (iv.max_per_day > 0 or iv.max_per_week > 0):
             mask &= ~grid.mask_touching(self._full_days(iv))
         return mask
@@ -377,15 +376,6 @@ class SearchSpace:
             for day in full
         )
 
-    def _busy(self, kind: str, resource_id: str, busy: Mapping) -> list[Interval]:
-        """A resource's busy time in epoch minutes, converted once per snapshot."""
-        memo = self.directory.memo
-        key = (kind, resource_id)
-        found = memo.get(key)
-        if found is None:
-            found = memo[key] = busy_minutes(busy.get(resource_id, ()))
-        return found
-
     def interviewer_starts(self, interviewer_id: str, slots: int) -> int:
         """Slots at which the interviewer can start a session of `slots` slots."""
         key = (interviewer_id, slots)
@@ -420,8 +410,8 @@ class SearchSpace:
         key = (room_id, slots)
         mask = self._room_starts.get(key)
         if mask is None:
-            busy = self._busy("room", room_id, self.directory.room_busy)
-            free = self.grid.full & ~self.grid.mask_touching(busy)
+            busy = self.directory.room_busy.get(room_id, ())
+            free = self.grid.full & ~busy_mask(self.grid, busy)
             mask = run_starts(free, slots)
             self._room_starts[key] = mask
         return mask

@@ -364,6 +364,10 @@ class SchedulingServicer(scheduling_pb2_grpc.SchedulingServiceServicer):
     def BookLoop(self, request, context):
         _grant("BookLoop")
         plan = cp.plan_from_proto(request.plan, "plan")
+        # A retry is answered from the record before anything else is asked:
+        # it must get the first result even while accommodations is down.
+        if (stored := self._stored("BookLoop", request, pb.Loop)) is not None:
+            return stored
         _, constraints = self._constraints(plan.candidate_id)
         now = self.clock()
         return self._write_invites("BookLoop", request, lambda s: cp.loop_proto(self.booking.book(s, plan, constraints, now)))
@@ -394,6 +398,8 @@ class SchedulingServicer(scheduling_pb2_grpc.SchedulingServiceServicer):
         _grant("RescheduleLoop")
         loop_id = _id("loops/{loop}", request.name, "name")
         plan = cp.plan_from_proto(request.plan, "plan")
+        if (stored := self._stored("RescheduleLoop", request, pb.Loop)) is not None:
+            return stored
         _, constraints = self._constraints(plan.candidate_id)
         now = self.clock()
         return self._write_invites("RescheduleLoop", request, lambda s: cp.loop_proto(
@@ -475,6 +481,8 @@ class SchedulingServicer(scheduling_pb2_grpc.SchedulingServiceServicer):
         grant = _grant("ConfirmHold")
         hold_id = _id("holds/{hold}", request.name, "name")
         candidate_id = self._hold_owner(grant, hold_id)
+        if (stored := self._stored("ConfirmHold", request, pb.Loop)) is not None:
+            return stored
         _, constraints = self._constraints(candidate_id)
         now = self.clock()
         return self._write_invites("ConfirmHold", request, lambda s: cp.loop_proto(

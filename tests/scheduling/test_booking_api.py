@@ -91,6 +91,17 @@ def test_retry_with_same_request_id_returns_first_loop_and_books_nothing_new(dir
     assert count_rows(s, models.OutboxMessage) == 2
 
 
+def test_retry_is_answered_even_while_accommodations_is_down(directory):
+    s = directory
+    plan = find(s, "cand", "two", MON, MON + timedelta(days=5), onsite="los-gatos").plans[0]
+    first = s.call("BookLoop", pb.BookLoopRequest(plan=plan, request_id="before-outage"))
+    s.constraints.down = True
+    assert s.call("BookLoop", pb.BookLoopRequest(plan=plan, request_id="before-outage")) == first
+    with pytest.raises(grpc.RpcError) as caught:
+        s.call("BookLoop", pb.BookLoopRequest(plan=plan, request_id="during-outage"))
+    assert caught.value.code() == grpc.StatusCode.UNAVAILABLE
+
+
 def test_second_booking_of_the_same_plan_is_aborted_naming_the_resource(directory):
     s = directory
     plan = find(s, "cand", "two", MON, MON + timedelta(days=5), onsite="los-gatos").plans[0]

@@ -45,6 +45,7 @@ from services.scheduling.domain import model as dm
 IN_FLIGHT = 32
 REQUESTS = 400
 NOOP_REQUESTS = 4000
+SEQUENTIAL = 100
 TARGET_P99_MS = 30.0
 TARGET_RATIO = 0.2
 SECRET = "bench-secret-0123456789abcdef0123456789abcdef"
@@ -289,6 +290,8 @@ def main() -> None:
                 return health.Check.future(request, timeout=60)
 
             in_flight(search, batch[:40], IN_FLIGHT)  # warm-up: caches, connections
+            # One at a time: the service time itself, without queueing.
+            alone, _, _ = in_flight(search, batch[:SEQUENTIAL], 1)
             noop_latencies, noop_seconds, _ = in_flight(noop, [health_pb2.HealthCheckRequest()] * NOOP_REQUESTS, IN_FLIGHT)
             latencies, seconds, errors = in_flight(search, batch, IN_FLIGHT)
             channel.close()
@@ -296,6 +299,7 @@ def main() -> None:
     noop_per_s = len(noop_latencies) / noop_seconds
     print(f"FindLoopPlans over gRPC, {IN_FLIGHT} in flight: {len(latencies)} requests ({errors} errors), "
           f"median {statistics.median(latencies):.1f} ms, p99 {p99(latencies):.1f} ms (target p99 <= {TARGET_P99_MS:.0f} ms)")
+    print(f"one request at a time: median {statistics.median(alone):.1f} ms, p99 {p99(alone):.1f} ms")
     print(f"throughput {searches_per_s:.0f} searches/s vs no-op {noop_per_s:.0f} calls/s on the same server: "
           f"ratio {searches_per_s / noop_per_s:.3f} (target >= {TARGET_RATIO})")
 

@@ -295,25 +295,33 @@ class SearchSpace:
         mask = self._free.get(key)
         if mask is not None:
             return mask
-        # The mask is kept on the snapshot over the union of the windows searched so far; a
-        # window inside it is a shift away. Grid bases are all multiples of 15 minutes, so
-        # masks of different windows line up slot for slot.
+        if with_limits:
+            # The limits only remove whole days: derived from the mask without them, so
+            # diagnose.py's second look costs no second pass over the busy time.
+            mask = self.interviewer_free(interviewer_id, with_limits=False)
+            iv = self.directory.interviewers[interviewer_id]
+            if iv.max_per_day > 0 or iv.max_per_week > 0:
+                mask &= ~self.grid.mask_touching(self._full_days(iv))
+            self._free[key] = mask
+            return mask
+        # Kept on the snapshot over the union of the windows searched so far; a window
+        # inside it is a shift away. Grid bases are all multiples of 15 minutes, so masks of
+        # different windows line up slot for slot.
         grid = self.grid
         end = grid.minute(grid.size)
         memo = self.directory.memo
-        memo_key = ("free", interviewer_id, with_limits)
+        memo_key = ("free", interviewer_id)
         kept = memo.get(memo_key)
         if kept is None or kept[0] > grid.base or kept[1] < end:
             low = grid.base if kept is None else min(grid.base, kept[0])
             high = end if kept is None else max(end, kept[1])
-            mask = self._free_between(interviewer_id, with_limits, low, high)
-            kept = memo[memo_key] = (low, high, mask)
+            kept = memo[memo_key] = (low, high, self._free_between(interviewer_id, low, high))
         mask = (kept[2] >> ((grid.base - kept[0]) // SLOT_MINUTES)) & grid.full
         self._free[key] = mask
         return mask
 
-    def _free_between(self, interviewer_id: str, with_limits: bool, low: int, high: int) -> int:
-        """`interviewer_free` on a grid of its own over [low, high) (low on a quarter hour)."""
+    def _free_between(self, interviewer_id: str, low: int, high: int) -> int:
+        """Working hours minus busy time on a grid of its own over [low, high)."""
         iv = self.directory.interviewers[interviewer_id]
         if (low, high) == (self.grid.base, self.grid.minute(self.grid.size)):
             grid, mask = self.grid, self._hours_mask(iv)  # the usual case: this window only
@@ -332,8 +340,6 @@ class SearchSpace:
         busy = self.directory.interviewer_busy.get(interviewer_id)
         if busy:
             mask &= ~busy_mask(grid, busy)
-        if with_limits and (iv.max_per_day > 0 or iv.max_per_week > 0):
-            mask &= ~grid.mask_touching(self._full_days(iv))
         return mask
 
     def _hours_mask(self, iv: Interviewer) -> int:

@@ -205,16 +205,14 @@ def _session_masks(space: SearchSpace, spec: SessionSpec) -> tuple[int, int, int
     found = cache.get(spec.index)
     if found is None:
         fits = run_starts(space.candidate_mask, spec.slots)
+        # Members whose working hours never meet the candidate's free time cannot change
+        # any of these masks within `fits`; skipping them skips their busy time.
+        pool = space.reachable(spec, with_rooms=False)
         anyone = at_least(
-            [
-                run_starts(space.interviewer_free(i, with_limits=False), spec.slots)
-                for i in spec.pool
-            ],
+            [run_starts(space.interviewer_free(i, with_limits=False), spec.slots) for i in pool],
             spec.needed,
         )
-        staffed = at_least(
-            [space.interviewer_starts(i, spec.slots) for i in spec.pool], spec.needed
-        )
+        staffed = at_least([space.interviewer_starts(i, spec.slots) for i in pool], spec.needed)
         rooms = space.grid.full
         if space.office_id is not None:
             rooms = 0

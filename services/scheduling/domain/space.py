@@ -168,7 +168,7 @@ class SearchSpace:
         self._same_day: dict[int, int] = {}
         self._session_masks: dict[int, int] = {}
         self._targets: dict[int, int] = {}
-        self._reachable: dict[int, list[str]] = {}
+        self._reachable: dict[tuple[int, bool], list[str]] = {}
         self._ordered: dict[tuple[int, int], list[str]] = {}
         self._day_loads: dict[int, dict[str, int]] = {}
         self._week_of: dict[tuple[str, int], date | None] = {}
@@ -498,16 +498,20 @@ class SearchSpace:
             self._targets[spec.index] = target
         return target
 
-    def reachable(self, spec: SessionSpec) -> list[str]:
+    def reachable(self, spec: SessionSpec, *, with_rooms: bool = True) -> list[str]:
         """Pool members whose working hours meet some start the candidate and a room allow.
 
         Decided on working hours alone, which are shared by many people and cheap, so the
         others (say, colleagues asleep during a far-away candidate's allowed hours) never
-        have their busy time looked at.
+        have their busy time looked at. `with_rooms=False` ignores rooms (diagnose.py looks
+        at interviewers before rooms).
         """
-        found = self._reachable.get(spec.index)
+        key = (spec.index, with_rooms)
+        found = self._reachable.get(key)
         if found is None:
-            target = self._target(spec)
+            target = (
+                self._target(spec) if with_rooms else run_starts(self.candidate_mask, spec.slots)
+            )
             by_hours: dict[int, bool] = {}
             found = []
             for interviewer_id in spec.pool:
@@ -517,7 +521,7 @@ class SearchSpace:
                     meets = by_hours[id(hours)] = bool(run_starts(hours, spec.slots) & target)
                 if meets:
                     found.append(interviewer_id)
-            self._reachable[spec.index] = found
+            self._reachable[key] = found
         return found
 
     def same_day_starts(self, span_slots: int) -> int:

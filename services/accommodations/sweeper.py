@@ -11,7 +11,6 @@ key and is dropped. Ticket rows are not locked, so the sweep never blocks coordi
 from __future__ import annotations
 
 import logging
-import threading
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
@@ -25,6 +24,7 @@ from services.accommodations.domain.sla import SlaState, schedule, state_from_sc
 from services.accommodations.models import TicketRow
 from services.accommodations.tickets import Desk
 from services.core.db import Database
+from services.core.workers import PeriodicWorker
 
 log = logging.getLogger(__name__)
 
@@ -33,7 +33,7 @@ PURGE_EVERY = timedelta(hours=1)
 _ALERT_STATES = {SlaState.AT_RISK: "at_risk", SlaState.OVERDUE: "overdue"}
 
 
-class SlaSweeper:
+class SlaSweeper(PeriodicWorker):
     def __init__(
         self,
         db: Database,
@@ -42,12 +42,10 @@ class SlaSweeper:
         interval_seconds: float,
         after_write: Callable[[], None] = lambda: None,
     ) -> None:
+        super().__init__(interval=interval_seconds, name="sla-sweeper")
         self.db = db
         self.desk = desk
-        self.interval = interval_seconds
         self.after_write = after_write
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
         self._last_purge: datetime | None = None
 
     # -- one pass ---------------------------------------------------------
@@ -81,7 +79,7 @@ class SlaSweeper:
                 )
         return alerts
 
-    def sweep_once(self) -> int:
+    def run_once(self) -> int:
         """Queues the alerts that are due and not yet queued; returns how many it queued."""
         now = self.desk.clock()
         with self.db.reader() as session:
@@ -103,25 +101,3 @@ class SlaSweeper:
             if purged:
                 log.info("expired tickets purged", extra={"count": purged})
         return queued
-
-    # -- background worker ----------------------------------------------
-    def start(self) -> None:
-        if self._thread is not None:
-            return
-        self._stop.clear()
-        self._thread = threading.Thread(target=self._loop, name="sla-sweeper", daemon=True)
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=10)
-            self._thread = None
-
-    def _loop(self) -> None:
-        while not self._stop.is_set():
-            try:
-                self.sweep_once()
-            except Exception:
-                log.exception("sla sweep failed")
-            self._stop.wait(self.interval)

@@ -13,7 +13,6 @@ from __future__ import annotations
 import logging
 import os
 import socket
-import threading
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -24,6 +23,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from services.core.backoff import backoff_delay
 from services.core.db import Database, UtcDateTime, utcnow
+from services.core.workers import PeriodicWorker
 
 log = logging.getLogger(__name__)
 
@@ -70,8 +70,9 @@ class ClaimedMessage:
 Handler = Callable[[ClaimedMessage], None]
 
 
-class OutboxRelay:
-    """Delivers due outbox messages with `handlers[topic]`; a background worker."""
+class OutboxRelay(PeriodicWorker):
+    """Delivers due outbox messages with `handlers[topic]`; a background worker
+    (call `wake()` after a commit that enqueued, to deliver at once)."""
 
     def __init__(
         self,
@@ -87,20 +88,16 @@ class OutboxRelay:
         backoff_cap: timedelta = timedelta(minutes=5),
         name: str = "outbox-relay",
     ) -> None:
+        super().__init__(interval=poll_interval, name=name)
         self.db = db
         self.model = model
         self.handlers = dict(handlers)
         self.batch_size = batch_size
         self.lease = lease
-        self.poll_interval = poll_interval
         self.max_attempts = max_attempts
         self.backoff_base = backoff_base
         self.backoff_cap = backoff_cap
-        self.name = name
         self.owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
-        self._stop = threading.Event()
-        self._wake = threading.Event()
-        self._thread: threading.Thread | None = None
 
     # -- one pass ---------------------------------------------------------
     def run_once(self) -> int:
@@ -171,33 +168,3 @@ class OutboxRelay:
                 row.next_attempt_time = now + backoff_delay(row.attempts, base=self.backoff_base, cap=self.backoff_cap)
 
         self.db.run(work)
-
-    # -- background worker ----------------------------------------------
-    def start(self) -> None:
-        if self._thread is not None:
-            return
-        self._stop.clear()
-        self._thread = threading.Thread(target=self._loop, name=self.name, daemon=True)
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._stop.set()
-        self._wake.set()
-        if self._thread is not None:
-            self._thread.join(timeout=10)
-            self._thread = None
-
-    def wake(self) -> None:
-        """Deliver now rather than at the next poll (after a commit that enqueued)."""
-        self._wake.set()
-
-    def _loop(self) -> None:
-        while not self._stop.is_set():
-            try:
-                busy = self.run_once() > 0
-            except Exception:
-                log.exception("outbox relay pass failed")
-                busy = False
-            if not busy:
-                self._wake.wait(self.poll_interval)
-                self._wake.clear()

@@ -37,10 +37,10 @@ def test_alerts_once_per_state_and_not_while_paused(db):
     sweeper = SlaSweeper(db, desk, interval_seconds=3600)
     ticket = submit(db, desk)
 
-    assert sweeper.sweep_once() == 0  # on track
+    assert sweeper.run_once() == 0  # on track
     clock.advance(hours=19)  # 5 business hours left of the 24-hour acknowledgement window
-    assert sweeper.sweep_once() == 2
-    assert sweeper.sweep_once() == 0  # the same state is not announced twice
+    assert sweeper.run_once() == 2
+    assert sweeper.run_once() == 0  # the same state is not announced twice
     alerts = sla_alerts(db)
     assert {a.recipient.email for a in alerts} == {"a@example.com", "b@example.com"}
     assert all(a.idempotency_key.endswith(("acknowledge:at_risk:a@example.com", "acknowledge:at_risk:b@example.com")) for a in alerts)
@@ -48,7 +48,7 @@ def test_alerts_once_per_state_and_not_while_paused(db):
     assert all(a.template == notifications_pb2.MESSAGE_TEMPLATE_SLA_AT_RISK for a in alerts)
 
     clock.advance(hours=6)
-    assert sweeper.sweep_once() == 2  # now overdue
+    assert sweeper.run_once() == 2  # now overdue
     assert {a.idempotency_key.split(":")[3] for a in sla_alerts(db)} == {"at_risk", "overdue"}
 
     # Triaged (late), reviewed, then waiting for the candidate: the clock is stopped.
@@ -56,7 +56,7 @@ def test_alerts_once_per_state_and_not_while_paused(db):
     db.run(lambda s: desk.start_review(s, COORDINATOR, ticket, ""))
     db.run(lambda s: desk.request_information(s, COORDINATOR, ticket, "When?", ""))
     clock.advance(days=30)
-    assert sweeper.sweep_once() == 0
+    assert sweeper.run_once() == 0
 
 
 def test_two_replicas_sweeping_at_once_send_each_alert_once(db):
@@ -71,7 +71,7 @@ def test_two_replicas_sweeping_at_once_send_each_alert_once(db):
 
     def run(sweeper):
         barrier.wait()
-        counts.append(sweeper.sweep_once())
+        counts.append(sweeper.run_once())
 
     threads = [threading.Thread(target=run, args=(s,)) for s in sweepers]
     for t in threads:
@@ -89,6 +89,6 @@ def test_first_interview_makes_a_ticket_overdue_before_five_days(db):
     ticket = submit(db, desk, first_interview_time=interview)
     db.run(lambda s: desk.triage(s, COORDINATOR, ticket, ""))
     clock.now = interview
-    SlaSweeper(db, desk, interval_seconds=3600).sweep_once()
+    SlaSweeper(db, desk, interval_seconds=3600).run_once()
     alerts = sla_alerts(db)
     assert [tuple(a.idempotency_key.split(":")[2:4]) for a in alerts] == [("decide", "overdue")]

@@ -14,6 +14,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 SERVICES = ("scheduling", "accommodations", "notifications")
+# The embedded default sender: a real address shape (notifications refuses
+# anything else) in the reserved .localhost domain (RFC 6761), which never
+# routes off the machine.
+DEFAULT_MAIL_FROM = "interviews@interviews.localhost"
 DEFAULT_PORTS = {"scheduling": 50051, "accommodations": 50052, "notifications": 50053}
 
 
@@ -72,7 +76,7 @@ class Settings:
     max_message_bytes: int = 4 * 1024 * 1024
     shutdown_grace_seconds: float = 3.0
     default_call_timeout_seconds: float = 5.0
-    mail_from: str = "interviews@localhost"
+    mail_from: str = DEFAULT_MAIL_FROM
     mail_from_name: str = "Interview Scheduling"
     # Per-caller limits (calls per second, burst); 0 turns limiting off.
     rate_limit_per_second: float = 100.0
@@ -97,7 +101,7 @@ class Settings:
             max_message_bytes=_int(env, "INTERVIEWS_MAX_MESSAGE_BYTES", 4 * 1024 * 1024),
             shutdown_grace_seconds=float(env.get("INTERVIEWS_SHUTDOWN_GRACE_SECONDS") or 3.0),
             default_call_timeout_seconds=float(env.get("INTERVIEWS_CALL_TIMEOUT_SECONDS") or 5.0),
-            mail_from=env.get("MAIL_FROM") or "interviews@localhost",
+            mail_from=env.get("MAIL_FROM") or DEFAULT_MAIL_FROM,
             mail_from_name=env.get("MAIL_FROM_NAME") or "Interview Scheduling",
             rate_limit_per_second=float(env.get("INTERVIEWS_RATE_LIMIT_PER_SECOND") or 100.0),
             rate_limit_burst=_int(env, "INTERVIEWS_RATE_LIMIT_BURST", 200),

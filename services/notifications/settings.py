@@ -27,7 +27,7 @@ from services.core.config import Settings
 from services.notifications.domain.backoff import RetryPolicy
 from services.notifications.domain.compose import Sender
 
-# Looser than attendee addresses: the embedded default is interviews@localhost.
+# Looser than attendee addresses, so a local relay name also works as the sender.
 _MAILBOX = re.compile(r"^[A-Za-z0-9!#$%&'*+/=?^_`{|}~.-]+@[A-Za-z0-9.-]+$")
 
 

@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from services.core.config import Settings
+from services.core.config import DEFAULT_MAIL_FROM, Settings
 from services.core.errors import Aborted, FailedPrecondition
 from services.scheduling import models
 from services.scheduling.domain import model as dm
@@ -32,7 +32,7 @@ class Policy:
     default_hold_ttl: timedelta = timedelta(hours=24)
     max_hold_ttl: timedelta = timedelta(days=7)
     video_link_base: str = "https://meet.example.com/interviews"
-    organizer_email: str = "interviews@localhost"
+    organizer_email: str = DEFAULT_MAIL_FROM
     organizer_name: str = "Interview Scheduling"
 
     @classmethod

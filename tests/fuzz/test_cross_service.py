@@ -71,9 +71,6 @@ def test_ticket_lifecycle_emails_all_reach_notifications(fleet: InProcessFleet) 
     assert not failed, f"accommodations gave up on {len(failed)} message(s): {failed}"
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: with the embedded default MAIL_FROM (interviews@localhost, services/core/config.py) "
-                                       "notifications refuses every invite: organizer_email must have a dotted domain "
-                                       "(services/notifications/domain/validation.py), so `make run` never sends an invite")
 def test_invites_with_default_settings_reach_notifications(fleet: InProcessFleet) -> None:
     c = Clients.over(fleet.channels)
     world = World()

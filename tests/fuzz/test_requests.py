@@ -15,12 +15,14 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from services.core.config import SERVICES
-from tests.fuzz.conftest import FuzzContext, fuzz_settings, per_rpc_examples
+from tests.fuzz.conftest import FUZZ_EXAMPLES, FuzzContext, fuzz_settings, per_rpc_examples
 from tests.hardening_support.harness import assert_canonical, describe
 from tests.hardening_support.rpcs import NOT_YET_IMPLEMENTED, Rpc, all_rpcs, rpcs
 from tests.hardening_support.strategies import wire_mutations
 
 pytestmark = [
+    # The suite-wide 300 s timeout fits the short run; the long one scales with FUZZ_EXAMPLES.
+    pytest.mark.timeout(300 + FUZZ_EXAMPLES // 10),
     pytest.mark.filterwarnings("ignore:Generating overly large repr"),
     # The in-process services use `random` on their own threads (retry jitter)
     # while hypothesis generates; that is not a strategy using it.

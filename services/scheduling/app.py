@@ -1,6 +1,6 @@
 """Builds the scheduling service from Settings: database, directory cache,
-accommodation constraints, the servicer, the outbox relay to notifications
-and the hold-expiry sweeper."""
+accommodation constraints, the servicer (with cohort runs), the outbox relay
+to notifications and the hold-expiry sweeper."""
 
 from __future__ import annotations
 
@@ -15,8 +15,11 @@ from services.core.config import Settings
 from services.core.db import Database, utcnow
 from services.core.outbox import OutboxRelay
 from services.core.server import ServiceSpec
-from services.scheduling import invites, models
+from services.scheduling import convert_plans, invites, models
 from services.scheduling.booking import Booking
+from services.scheduling.cohort.loading import make_loader
+from services.scheduling.cohort.runs import CohortRuns
+from services.scheduling.cohort.store import SqlRunStore
 from services.scheduling.constraints_source import AccommodationsConstraints, ConstraintsSource
 from services.scheduling.planning import Policy
 from services.scheduling.servicer import SchedulingServicer
@@ -44,13 +47,20 @@ def build(
         poll_interval=float(settings.get("SCHEDULING_OUTBOX_POLL_SECONDS", "0.5")),
         name="scheduling-outbox",
     )
-    servicer = SchedulingServicer(db, booking, constraints or AccommodationsConstraints(clients), clock, after_write=relay.wake)
+    source = constraints or AccommodationsConstraints(clients)
+    servicer = SchedulingServicer(db, booking, source, clock, after_write=relay.wake)
+    servicer.cohorts = CohortRuns(
+        SqlRunStore(db),
+        make_loader(db, booking.cache, booking.policy, lambda cid: convert_plans.constraints(source.fetch(f"candidates/{cid}")), clock),
+        clock=clock,
+    )
     sweeper = HoldSweeper(db, booking, clock, interval=float(settings.get("SCHEDULING_HOLD_SWEEP_SECONDS", "30")))
 
     def register(server: grpc.Server) -> None:
         scheduling_pb2_grpc.add_SchedulingServiceServicer_to_server(servicer, server)
 
     def close() -> None:
+        servicer.cohorts.close()  # running cohort searches are stored as cancelled
         clients.close()
         db.dispose()
 

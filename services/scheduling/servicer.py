@@ -1,7 +1,6 @@
 """Thin gRPC handlers: check access, parse, run one transaction, map to protos.
 
-Cohort scheduling (ScheduleCohort and friends) is not part of this service
-yet; those methods keep the generated UNIMPLEMENTED answer.
+The cohort RPCs (ScheduleCohort and friends) come from `CohortHandlers`.
 """
 
 from __future__ import annotations
@@ -26,6 +25,7 @@ from services.scheduling import convert_directory as cd
 from services.scheduling import convert_plans as cp
 from services.scheduling.booking import Booking, SearchQuery
 from services.scheduling.changes import Changes
+from services.scheduling.cohort.handlers import CohortHandlers
 from services.scheduling.constraints_source import ConstraintsSource
 from services.scheduling.domain import model as dm
 from services.scheduling.domain.search import find_plans
@@ -64,7 +64,7 @@ class _Page:
         return list(page), pagination.encode_token(self.scope, key(page[-1])) if more and page else ""
 
 
-class SchedulingServicer(scheduling_pb2_grpc.SchedulingServiceServicer):
+class SchedulingServicer(CohortHandlers, scheduling_pb2_grpc.SchedulingServiceServicer):
     def __init__(self, db: Database, booking: Booking, constraints: ConstraintsSource, clock: Clock,
                  after_write: Callable[[], None] = lambda: None) -> None:
         self.db = db

@@ -77,12 +77,4 @@ def all_rpcs() -> list[Rpc]:
 # class). tests/fuzz/test_contract.py expects them to fail (strict xfail), so
 # the day one is built that test fails until the entry is removed here, and the
 # fuzzers and the access matrix then cover it.
-NOT_YET_IMPLEMENTED: frozenset[str] = frozenset(
-    {
-        "scheduling.ScheduleCohort",
-        "scheduling.GetCohortRun",
-        "scheduling.ListCohortRuns",
-        "scheduling.CancelCohortRun",
-        "scheduling.CommitCohortRun",
-    }
-)
+NOT_YET_IMPLEMENTED: frozenset[str] = frozenset()

@@ -1,5 +1,5 @@
-"""The cohort RPCs wired into the scheduling servicer as the README describes, over gRPC, and
-the `interviews cohort` CLI against them: schedule, poll, show, commit through BookLoop."""
+"""The cohort RPCs as the scheduling service serves them, over gRPC, and the
+`interviews cohort` CLI against them: schedule, poll, show, commit through BookLoop."""
 
 from __future__ import annotations
 
@@ -12,18 +12,7 @@ from google.protobuf.duration_pb2 import Duration
 
 from interviews.common.v1 import common_pb2
 from interviews.scheduling.v1 import scheduling_pb2 as pb
-from interviews.scheduling.v1 import scheduling_pb2_grpc
 from services.cli.main import main as cli
-from services.core.db import Database
-from services.core.server import ServiceSpec, start_server
-from services.scheduling.booking import Booking
-from services.scheduling.cohort.handlers import CohortHandlers
-from services.scheduling.cohort.loading import make_loader
-from services.scheduling.cohort.runs import CohortRuns
-from services.scheduling.cohort.store import CohortRunRow, SqlRunStore
-from services.scheduling.planning import Policy
-from services.scheduling.servicer import SchedulingServicer
-from services.scheduling.store.snapshot import DirectoryCache
 from tests.scheduling.conftest import (
     START,
     Scheduling,
@@ -38,34 +27,10 @@ S = pb.CohortRunState
 TUESDAY = date(2026, 3, 3)
 
 
-class Wired(CohortHandlers, SchedulingServicer):
-    """SchedulingServicer with the cohort handlers mixed in (what app.py is asked to do)."""
-
-
 @pytest.fixture
-def wired(settings, token, clock, fake_constraints):
-    db = Database(settings.database_url("scheduling"), "scheduling")
-    # Until the cohort_runs migration lands, the table is created from the model.
-    CohortRunRow.__table__.create(db.engine, checkfirst=True)
-    booking = Booking(DirectoryCache(), Policy())
-    servicer = Wired(db, booking, fake_constraints, clock)
-    servicer.cohorts = CohortRuns(
-        SqlRunStore(db),
-        make_loader(db, booking.cache, booking.policy, lambda cid: servicer._constraints(cid)[1], clock),
-        clock=clock,
-    )
-    spec = ServiceSpec(
-        name="scheduling",
-        service_names=["interviews.scheduling.v1.SchedulingService"],
-        register=lambda server: scheduling_pb2_grpc.add_SchedulingServiceServicer_to_server(servicer, server),
-    )
-    running = start_server(spec, settings, port=0, host="127.0.0.1")
-    channel = grpc.insecure_channel(f"127.0.0.1:{running.port}")
-    yield Scheduling(scheduling_pb2_grpc.SchedulingServiceStub(channel), running, settings, clock,
-                     fake_constraints, token("recruiter"), token)
-    channel.close()
-    running.stop(0.5)
-    db.dispose()
+def wired(scheduling):
+    """The scheduling service as app.build wires it, cohort runs included."""
+    return scheduling
 
 
 def directory(s: Scheduling) -> None:

@@ -8,46 +8,23 @@ NOTIFICATIONS_KEEP_EMAIL_DAYS. Runs in every replica; the update is idempotent.
 from __future__ import annotations
 
 import logging
-import threading
 from datetime import timedelta
 
 from services.core.db import Database, utcnow
+from services.core.workers import PeriodicWorker
 from services.notifications import store
 
 log = logging.getLogger(__name__)
 
 
-class BodySweeper:
+class BodySweeper(PeriodicWorker):
     def __init__(self, db: Database, keep: timedelta, interval_seconds: float) -> None:
+        super().__init__(interval=interval_seconds, name="body-sweeper")
         self.db = db
         self.keep = keep
-        self.interval_seconds = interval_seconds
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
 
     def run_once(self) -> int:
         forgotten = store.forget_bodies(self.db, utcnow() - self.keep)
         if forgotten:
             log.info("emptied stored emails", extra={"deliveries": forgotten})
         return forgotten
-
-    def start(self) -> None:
-        if self._thread is not None:
-            return
-        self._stop.clear()
-        self._thread = threading.Thread(target=self._loop, name="body-sweeper", daemon=True)
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=10)
-            self._thread = None
-
-    def _loop(self) -> None:
-        while not self._stop.is_set():
-            try:
-                self.run_once()
-            except Exception:
-                log.exception("emptying stored emails failed")
-            self._stop.wait(self.interval_seconds)

@@ -118,6 +118,12 @@ DEVIATIONS: dict[tuple[str, str], str] = {
         for who in (SA, SN, SR)
         if who not in NOTIFICATIONS[rpc]
     },
+    **{
+        (f"scheduling.{rpc}", SR): "POLICY: the cohort RPCs refuse the recruiting tool's service principal "
+        "(services/scheduling/cohort/handlers.py require_role(RECRUITER, ADMIN...)) while every other scheduling RPC "
+        "gives it recruiter rights (services/scheduling/access.py SCHEDULING_CLIENTS)"
+        for rpc in ("ScheduleCohort", "GetCohortRun", "ListCohortRuns", "CancelCohortRun", "CommitCohortRun")
+    },
 }
 
 

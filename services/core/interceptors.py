@@ -12,6 +12,7 @@ from contextvars import ContextVar
 from typing import Any
 
 import grpc
+from google.protobuf.message import Message
 from sqlalchemy.exc import DBAPIError
 
 from services.core import auth
@@ -94,6 +95,11 @@ class ServerInterceptor(grpc.ServerInterceptor):
                         self._before_call(principal, method)
                     if isinstance(request, _Malformed):
                         raise InvalidArgument("request", f"not a valid message: {request.why}")
+                    nul = _field_with_nul(request)
+                    if nul is not None:
+                        # PostgreSQL text cannot hold NUL (the driver raises, the
+                        # caller would see INTERNAL) and no field of ours needs it.
+                        raise InvalidArgument(nul, "must not contain NUL characters")
                     return behavior(request, context)
                 except DomainError as error:
                     outcome = error.code.name
@@ -136,6 +142,31 @@ def _database_unreachable(error: BaseException) -> bool:
         return False
     sqlstate = getattr(error.orig, "sqlstate", None) or ""
     return bool(error.connection_invalidated) or sqlstate in _DISCONNECT_SQLSTATES or sqlstate.startswith("08")
+
+
+def _field_with_nul(message: Any, prefix: str = "") -> str | None:
+    """The path of the first string field (at any depth) that holds a NUL character."""
+    if not isinstance(message, Message):
+        return None
+    for field, value in message.ListFields():
+        path = f"{prefix}{field.name}"
+        if field.type == field.TYPE_STRING:
+            items = value if field.is_repeated else [value]
+            if any("\x00" in item for item in items):
+                return path
+        elif field.type == field.TYPE_MESSAGE:
+            if field.message_type.GetOptions().map_entry:
+                for key, item in value.items():
+                    if isinstance(key, str) and "\x00" in key or isinstance(item, str) and "\x00" in item:
+                        return path
+                    if isinstance(item, Message) and (found := _field_with_nul(item, f"{path}[{key}].")):
+                        return found
+                continue
+            for index, item in enumerate(value if field.is_repeated else [value]):
+                found = _field_with_nul(item, f"{path}[{index}]." if field.is_repeated else f"{path}.")
+                if found:
+                    return found
+    return None
 
 
 class _Malformed:

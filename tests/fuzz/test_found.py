@@ -8,6 +8,7 @@ import pytest
 from google.protobuf.duration_pb2 import Duration
 
 from interviews.accommodations.v1 import accommodations_pb2 as apb
+from interviews.notifications.v1 import notifications_pb2 as npb
 from interviews.scheduling.v1 import scheduling_pb2 as spb
 from tests.fuzz.conftest import FuzzContext
 from tests.hardening_support.harness import assert_canonical
@@ -53,4 +54,23 @@ def test_a_ticket_filter_repeating_one_sla_state_is_answered(who: str, fuzz: Fuz
         request.applymarker(pytest.mark.xfail(strict=True, reason=SLA_FILTER_BUG))
     request = apb.ListTicketsRequest(page_size=10, sla_states=[apb.SLA_STATE_ON_TRACK] * 2000)
     outcome = fuzz.caller.call(_rpc("accommodations", "ListTickets"), request, fuzz.identities[who])
+    assert_canonical(outcome, request)
+
+
+@pytest.mark.parametrize(("service", "name", "build", "who"), [
+    ("scheduling", "CancelLoop", lambda f: spb.CancelLoopRequest(name=f.world.loops[0].name, reason="late\x00", etag="stale"), "admin"),
+    ("notifications", "ListDeliveries", lambda f: npb.ListDeliveriesRequest(recipient="\x00"), "admin"),
+    ("scheduling", "CreateCandidate", lambda f: spb.CreateCandidateRequest(candidate=spb.Candidate(
+        display_name="A\x00", email="a@example.com", time_zone="UTC", primary_area=1)), "recruiter"),
+    ("accommodations", "SubmitTicket", lambda f: apb.SubmitTicketRequest(ticket=apb.Ticket(
+        candidate=f.world.candidates[0], candidate_email="c@example.org", requested_adjustments=[1], reason="why\x00")),
+     "coordinator"),
+], ids=["cancel-reason", "delivery-recipient", "candidate-name", "ticket-reason"])
+def test_a_nul_character_in_text_is_invalid_argument(service: str, name: str, build, who: str, fuzz: FuzzContext) -> None:  # type: ignore[no-untyped-def]
+    """Found by the fuzzer on PostgreSQL (text cannot hold NUL; psycopg raised,
+    the caller got INTERNAL). The core interceptor now refuses NUL in any
+    string field, on both backends alike."""
+    request = build(fuzz)
+    outcome = fuzz.caller.call(_rpc(service, name), request, fuzz.identities[who])
+    assert outcome.code is grpc.StatusCode.INVALID_ARGUMENT, (outcome.code, outcome.details)
     assert_canonical(outcome, request)

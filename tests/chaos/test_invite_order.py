@@ -17,15 +17,27 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from interviews.scheduling.v1 import scheduling_pb2 as spb
 from sqlalchemy import text
 
-from interviews.scheduling.v1 import scheduling_pb2 as spb
 from services.core.outbox import OutboxRelay
 from tests.chaos.test_kills import expected_mailbox, judge, read_mailbox
 from tests.hardening_support import invariants
-from tests.hardening_support.fleet import InProcessFleet, base_env, metadata, sqlite_urls
+from tests.hardening_support.fleet import (
+    InProcessFleet,
+    base_env,
+    metadata,
+    sqlite_urls,
+)
 from tests.hardening_support.mail import MailSink
-from tests.hardening_support.world import Clients, World, as_recruiter, book_first, build_directory, find_plans
+from tests.hardening_support.world import (
+    Clients,
+    World,
+    as_recruiter,
+    book_first,
+    build_directory,
+    find_plans,
+)
 from tests.helpers import wait_until
 
 

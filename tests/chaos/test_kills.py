@@ -31,15 +31,21 @@ from typing import Any
 import grpc
 import icalendar
 import pytest
-from sqlalchemy import create_engine, text
-
 from interviews.notifications.v1 import notifications_pb2 as npb
 from interviews.scheduling.v1 import scheduling_pb2 as spb
+from sqlalchemy import create_engine, text
+
 from tests.chaos.conftest import CHAOS_OPERATIONS, DEFAULT_OPERATIONS, REPORT
 from tests.hardening_support import invariants
 from tests.hardening_support.fleet import ProcessFleet, base_env, metadata, wait_serving
 from tests.hardening_support.mail import MailSink
-from tests.hardening_support.world import Clients, World, as_recruiter, build_directory, time_range
+from tests.hardening_support.world import (
+    Clients,
+    World,
+    as_recruiter,
+    build_directory,
+    time_range,
+)
 from tests.helpers import wait_until
 
 # The suite-wide 300 s timeout is for ordinary tests; a chaos run scales with its length.
@@ -93,7 +99,7 @@ class Driver:
         self.rng = rng
         self.stats = Stats()
         self.booked: list[str] = []
-        self.days = [d for d in range(0, 84) if (world.week + timedelta(days=d)).weekday() < 5]
+        self.days = [d for d in range(84) if (world.week + timedelta(days=d)).weekday() < 5]
 
     def call(self, method: Callable[..., Any], request: Any) -> Any:
         """Calls until an answer that is not a cut connection; the same request (and request_id) every time."""
@@ -169,7 +175,7 @@ class Killer(threading.Thread):
                 started = time.monotonic()
                 self.fleet.restart(target)
                 self.downtime += time.monotonic() - started
-        except BaseException as error:  # reported by the test
+        except BaseException as error:  # noqa: BLE001 - whatever stops the killer is reported by the test
             self.error = error
 
 
@@ -408,7 +414,7 @@ def test_terminated_database_connections_leave_no_partial_loop(fleet: ProcessFle
     operations = max(20, CHAOS_OPERATIONS // 3)
     codes = Counter[str]()
     rng = random.Random(11)
-    days = [d for d in range(0, 60) if (world.week + timedelta(days=d)).weekday() < 5]
+    days = [d for d in range(60) if (world.week + timedelta(days=d)).weekday() < 5]
     killer = threading.Thread(target=terminate, daemon=True)
     killer.start()
     try:

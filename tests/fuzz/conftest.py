@@ -23,16 +23,24 @@ from hypothesis import strategies as st
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import Engine, make_url
 
-from interviews.accommodations.v1 import accommodations_pb2 as apb
-from interviews.notifications.v1 import notifications_pb2 as npb
-from interviews.scheduling.v1 import scheduling_pb2 as spb
 from services.core.config import SERVICES
 from tests.hardening_support import invariants
-from tests.hardening_support.fleet import InProcessFleet, base_env, metadata, sqlite_urls
+from tests.hardening_support.fleet import (
+    InProcessFleet,
+    base_env,
+    metadata,
+    sqlite_urls,
+)
 from tests.hardening_support.harness import Caller, Tally
 from tests.hardening_support.rpcs import rpcs
 from tests.hardening_support.strategies import Pools, RequestStrategies
-from tests.hardening_support.world import COORDINATOR, RECRUITER, Clients, World, build_world
+from tests.hardening_support.world import (
+    COORDINATOR,
+    RECRUITER,
+    Clients,
+    World,
+    build_world,
+)
 
 DEFAULT_EXAMPLES = 300
 FUZZ_EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES") or DEFAULT_EXAMPLES)

@@ -13,12 +13,20 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-
 from interviews.accommodations.v1 import accommodations_pb2 as apb
 from interviews.common.v1 import common_pb2
+
 from tests.hardening_support import invariants
 from tests.hardening_support.fleet import InProcessFleet, base_env, sqlite_urls
-from tests.hardening_support.world import Clients, World, as_candidate, as_coordinator, book_first, build_directory, submit_ticket
+from tests.hardening_support.world import (
+    Clients,
+    World,
+    as_candidate,
+    as_coordinator,
+    book_first,
+    build_directory,
+    submit_ticket,
+)
 from tests.helpers import wait_until
 
 

@@ -6,10 +6,10 @@ from __future__ import annotations
 import grpc
 import pytest
 from google.protobuf.duration_pb2 import Duration
-
 from interviews.accommodations.v1 import accommodations_pb2 as apb
 from interviews.notifications.v1 import notifications_pb2 as npb
 from interviews.scheduling.v1 import scheduling_pb2 as spb
+
 from tests.fuzz.conftest import FuzzContext
 from tests.hardening_support.harness import assert_canonical
 from tests.hardening_support.rpcs import Rpc, rpcs

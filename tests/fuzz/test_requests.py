@@ -15,7 +15,12 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from services.core.config import SERVICES
-from tests.fuzz.conftest import FUZZ_EXAMPLES, FuzzContext, fuzz_settings, per_rpc_examples
+from tests.fuzz.conftest import (
+    FUZZ_EXAMPLES,
+    FuzzContext,
+    fuzz_settings,
+    per_rpc_examples,
+)
 from tests.hardening_support.harness import assert_canonical, describe
 from tests.hardening_support.rpcs import NOT_YET_IMPLEMENTED, Rpc, all_rpcs, rpcs
 from tests.hardening_support.strategies import wire_mutations

@@ -14,7 +14,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -84,7 +84,7 @@ def health_status(address: str) -> int | None:
             return None
 
 
-def wait_serving(address: str, *, timeout: float, alive: callable = lambda: True) -> None:  # type: ignore[valid-type]
+def wait_serving(address: str, *, timeout: float, alive: Callable[[], bool] = lambda: True) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if not alive():

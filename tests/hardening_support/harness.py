@@ -12,8 +12,7 @@ import threading
 import time
 from collections import Counter, defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass
 
 import grpc
 from google.protobuf import text_format
@@ -149,7 +148,7 @@ class Caller:
 def _error_info(error: grpc.RpcError) -> error_details_pb2.ErrorInfo | None:
     try:
         status = rpc_status.from_call(error)  # type: ignore[arg-type]
-    except Exception:  # a status whose details do not parse is not canonical either
+    except Exception:  # noqa: BLE001 - a status whose details do not parse is not canonical either
         return None
     if status is None:
         return None
@@ -176,6 +175,3 @@ def assert_canonical(outcome: Outcome, request: Message | bytes, *, label: str =
             f"(a status built by hand, not a services.core.errors class) to: {describe(request)}"
         )
 
-
-def message_fields(message: Message) -> dict[str, Any]:
-    return {f.name: v for f, v in message.ListFields()}

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from collections import defaultdict
 from datetime import UTC, datetime
+from itertools import pairwise
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from sqlalchemy import create_engine, text
@@ -68,7 +69,7 @@ def scheduling(engine: Engine) -> list[str]:
         by_resource[row.resource].append((start, end, row.owner))
     for resource, spans in by_resource.items():
         spans.sort()
-        for (s1, e1, o1), (s2, e2, o2) in zip(spans, spans[1:]):
+        for (s1, e1, o1), (s2, e2, o2) in pairwise(spans):
             if s2 < e1:
                 problems.append(f"{resource} double-booked: {o1} {s1}..{e1} overlaps {o2} {s2}..{e2}")
     booked = {row.id for row in loops if row.state == 1}

@@ -29,7 +29,7 @@ class _Collector:
     def __init__(self, sink: MailSink) -> None:
         self.sink = sink
 
-    async def handle_DATA(self, server, session, envelope):  # noqa: N802 - aiosmtpd's hook name
+    async def handle_DATA(self, server, session, envelope):
         content = envelope.original_content or envelope.content
         raw = content if isinstance(content, bytes) else content.encode("utf-8", "surrogateescape")
         self.sink._add(ReceivedMail(envelope.mail_from, tuple(envelope.rcpt_tos), raw))

@@ -12,7 +12,6 @@ from dataclasses import dataclass
 from google.protobuf.descriptor import Descriptor, MethodDescriptor, ServiceDescriptor
 from google.protobuf.message import Message
 from google.protobuf.message_factory import GetMessageClass
-
 from interviews.accommodations.v1 import accommodations_pb2
 from interviews.notifications.v1 import notifications_pb2
 from interviews.scheduling.v1 import scheduling_pb2

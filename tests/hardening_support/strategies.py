@@ -26,7 +26,6 @@ import base64
 import json
 import math
 import threading
-import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
@@ -308,15 +307,15 @@ ICS_SAMPLES = (
     b"",
     b"not a calendar",
     b"BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//fuzz//EN\r\nEND:VCALENDAR\r\n",
-    b"BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//fuzz//EN\r\nBEGIN:VEVENT\r\nUID:a\r\nDTSTAMP:20261126T000000Z\r\n"
-    b"DTSTART:20261201T170000Z\r\nDTEND:20261201T180000Z\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n",
+    (b"BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//fuzz//EN\r\nBEGIN:VEVENT\r\nUID:a\r\nDTSTAMP:20261126T000000Z\r\n"
+     b"DTSTART:20261201T170000Z\r\nDTEND:20261201T180000Z\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n"),
     # A recurrence with no end, every second: expansion must be bounded by the window.
-    b"BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//fuzz//EN\r\nBEGIN:VEVENT\r\nUID:b\r\nDTSTAMP:20261126T000000Z\r\n"
-    b"DTSTART:20261201T170000Z\r\nDTEND:20261201T170001Z\r\nRRULE:FREQ=SECONDLY\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n",
+    (b"BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//fuzz//EN\r\nBEGIN:VEVENT\r\nUID:b\r\nDTSTAMP:20261126T000000Z\r\n"
+     b"DTSTART:20261201T170000Z\r\nDTEND:20261201T170001Z\r\nRRULE:FREQ=SECONDLY\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n"),
     # Reversed event, unknown zone, broken date.
-    b"BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//fuzz//EN\r\nBEGIN:VEVENT\r\nUID:c\r\nDTSTAMP:20261126T000000Z\r\n"
-    b"DTSTART;TZID=Mars/Olympus:20261201T170000\r\nDTEND:20261201T160000Z\r\nEND:VEVENT\r\n"
-    b"BEGIN:VEVENT\r\nUID:d\r\nDTSTART:2026XX01T170000Z\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n",
+    (b"BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//fuzz//EN\r\nBEGIN:VEVENT\r\nUID:c\r\nDTSTAMP:20261126T000000Z\r\n"
+     b"DTSTART;TZID=Mars/Olympus:20261201T170000\r\nDTEND:20261201T160000Z\r\nEND:VEVENT\r\n"
+     b"BEGIN:VEVENT\r\nUID:d\r\nDTSTART:2026XX01T170000Z\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n"),
     b"BEGIN:VCALENDAR\r\n" * 2000,
     b"\xff\xfe\x00\x00garbage",
 )
@@ -554,6 +553,3 @@ def wire_mutations(valid: st.SearchStrategy[Message]) -> st.SearchStrategy[bytes
         st.binary(max_size=64),
     )
 
-
-def random_id() -> str:
-    return uuid.uuid4().hex

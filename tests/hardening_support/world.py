@@ -12,7 +12,6 @@ from zoneinfo import ZoneInfo
 
 import grpc
 from google.protobuf.duration_pb2 import Duration
-
 from interviews.accommodations.v1 import accommodations_pb2 as apb
 from interviews.accommodations.v1 import accommodations_pb2_grpc
 from interviews.common.v1 import common_pb2
@@ -20,6 +19,7 @@ from interviews.notifications.v1 import notifications_pb2 as npb
 from interviews.notifications.v1 import notifications_pb2_grpc
 from interviews.scheduling.v1 import scheduling_pb2 as spb
 from interviews.scheduling.v1 import scheduling_pb2_grpc
+
 from services.core import timeconv
 from tests.hardening_support.fleet import metadata
 

@@ -10,10 +10,10 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-
 from interviews.accommodations.v1 import accommodations_pb2 as apb
 from interviews.common.v1 import common_pb2
 from interviews.scheduling.v1 import scheduling_pb2 as spb
+
 from tests.hardening_support.fleet import InProcessFleet, base_env, sqlite_urls
 from tests.hardening_support.harness import Caller, Tally
 from tests.hardening_support.strategies import Pools

@@ -23,15 +23,26 @@ from datetime import timedelta
 
 import grpc
 import pytest
-
 from interviews.accommodations.v1 import accommodations_pb2 as apb
 from interviews.common.v1 import common_pb2
 from interviews.notifications.v1 import notifications_pb2 as npb
 from interviews.scheduling.v1 import scheduling_pb2 as spb
+
 from tests.hardening_support.fleet import metadata
 from tests.hardening_support.harness import Caller, assert_canonical, describe
-from tests.hardening_support.rpcs import NOT_YET_IMPLEMENTED, SERVICE_DESCRIPTORS, Rpc, all_rpcs
-from tests.hardening_support.world import COORDINATOR, RECRUITER, minutes, time_range, weekdays
+from tests.hardening_support.rpcs import (
+    NOT_YET_IMPLEMENTED,
+    SERVICE_DESCRIPTORS,
+    Rpc,
+    all_rpcs,
+)
+from tests.hardening_support.world import (
+    COORDINATOR,
+    RECRUITER,
+    minutes,
+    time_range,
+    weekdays,
+)
 from tests.security.conftest import MatrixWorld
 
 STALE = "stale-etag"

@@ -20,12 +20,12 @@ from pathlib import Path
 
 import pytest
 from cryptography.fernet import Fernet, MultiFernet
-from sqlalchemy import text
-
 from interviews.accommodations.v1 import accommodations_pb2 as apb
 from interviews.common.v1 import common_pb2
 from interviews.notifications.v1 import notifications_pb2 as npb
 from interviews.scheduling.v1 import scheduling_pb2 as spb
+from sqlalchemy import text
+
 from tests.hardening_support import invariants, scan
 from tests.hardening_support.fleet import ProcessFleet, base_env, metadata
 from tests.hardening_support.mail import MailSink

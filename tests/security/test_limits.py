@@ -15,19 +15,30 @@ from pathlib import Path
 
 import grpc
 import pytest
-from sqlalchemy import text
-
 from interviews.accommodations.v1 import accommodations_pb2_grpc
 from interviews.notifications.v1 import notifications_pb2 as npb
 from interviews.notifications.v1 import notifications_pb2_grpc
 from interviews.scheduling.v1 import scheduling_pb2 as spb
+from sqlalchemy import text
+
 from services.core.pagination import MAX_PAGE_SIZE
 from tests.hardening_support import invariants
-from tests.hardening_support.fleet import InProcessFleet, base_env, metadata, sqlite_urls
+from tests.hardening_support.fleet import (
+    InProcessFleet,
+    base_env,
+    metadata,
+    sqlite_urls,
+)
 from tests.hardening_support.harness import Caller
 from tests.hardening_support.rpcs import NOT_YET_IMPLEMENTED, Rpc, all_rpcs, rpcs
 from tests.hardening_support.strategies import Pools
-from tests.hardening_support.world import Clients, World, as_recruiter, build_directory, time_range
+from tests.hardening_support.world import (
+    Clients,
+    World,
+    as_recruiter,
+    build_directory,
+    time_range,
+)
 from tests.helpers import wait_until
 from tests.security.conftest import REPORT, MatrixWorld
 from tests.security.test_access_matrix import REQUESTS
@@ -153,13 +164,13 @@ class _Stuck(accommodations_pb2_grpc.AccommodationsServiceServicer, notification
             pass
         context.abort(grpc.StatusCode.UNAVAILABLE, "stuck")
 
-    def GetSchedulingConstraints(self, request, context):  # noqa: N802
+    def GetSchedulingConstraints(self, request, context):
         self._hang("GetSchedulingConstraints", context)
 
-    def SendInvite(self, request, context):  # noqa: N802
+    def SendInvite(self, request, context):
         self._hang("SendInvite", context)
 
-    def SendMessage(self, request, context):  # noqa: N802
+    def SendMessage(self, request, context):
         self._hang("SendMessage", context)
 
 

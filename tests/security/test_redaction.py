@@ -7,9 +7,9 @@ from __future__ import annotations
 
 import grpc
 import pytest
-
 from interviews.accommodations.v1 import accommodations_pb2 as apb
 from interviews.scheduling.v1 import scheduling_pb2 as spb
+
 from tests.hardening_support.fleet import InProcessFleet, metadata
 from tests.hardening_support.world import COORDINATOR, RECRUITER, Clients
 from tests.security.conftest import MatrixWorld

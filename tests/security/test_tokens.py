@@ -15,8 +15,8 @@ from services.core.auth import Role, issue_token
 from tests.conftest import TEST_TOKEN_SECRET
 from tests.hardening_support.harness import Caller, assert_canonical
 from tests.hardening_support.rpcs import NOT_YET_IMPLEMENTED, Rpc, all_rpcs
-from tests.security.test_access_matrix import REQUESTS
 from tests.security.conftest import MatrixWorld
+from tests.security.test_access_matrix import REQUESTS
 
 
 def _tampered() -> str:

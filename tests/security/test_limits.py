@@ -7,7 +7,7 @@ from __future__ import annotations
 import socket
 import threading
 import time
-from collections import Counter
+from collections import Counter, defaultdict
 from collections.abc import Iterator
 from concurrent import futures
 from datetime import timedelta
@@ -156,12 +156,15 @@ class _Stuck(accommodations_pb2_grpc.AccommodationsServiceServicer, notification
     def __init__(self) -> None:
         self.release = threading.Event()
         self.calls = Counter[str]()
+        self.held: dict[str, list[float]] = defaultdict(list)  # how long each call was kept waiting
 
     def _hang(self, name: str, context: grpc.ServicerContext) -> None:
         self.calls[name] += 1
-        # Waits for the caller to give up (its deadline) or the test to end.
-        while context.is_active() and not self.release.wait(0.05):
+        started = time.monotonic()
+        # Polls until the caller gives up (its deadline) or the test ends.
+        while context.is_active() and not self.release.wait(0.01):
             pass
+        self.held[name].append(time.monotonic() - started)
         context.abort(grpc.StatusCode.UNAVAILABLE, "stuck")
 
     def GetSchedulingConstraints(self, request, context):
@@ -237,9 +240,10 @@ def test_the_callers_deadline_is_passed_on(scheduling_with_stuck_dependencies: I
     elapsed = time.monotonic() - started
     assert caught.value.code() in (grpc.StatusCode.DEADLINE_EXCEEDED, grpc.StatusCode.UNAVAILABLE)
     assert elapsed < 0.9
-    # The server side gave up too: the stuck dependency saw its caller leave well before 1 s.
+    # Scheduling's own call gave up within the caller's 0.3 s, not after its 1 s call timeout.
     servicer, _ = stuck
-    wait_until(lambda: servicer.calls["GetSchedulingConstraints"] >= 1, timeout=5, message="the downstream call")
+    held = wait_until(lambda: servicer.held["GetSchedulingConstraints"], timeout=5, message="the downstream call to end")
+    assert held[0] < 0.6, f"the downstream call waited {held[0]:.2f}s although the caller had 0.3 s"
 
 
 def test_the_outbox_relay_gives_up_on_a_stuck_notifications_and_retries(scheduling_with_stuck_dependencies: InProcessFleet,

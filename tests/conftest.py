@@ -178,7 +178,7 @@ def token() -> Callable[..., tuple[tuple[str, str], ...]]:
 
     def make(role: Role | str, subject: str | None = None, **kwargs: object) -> tuple[tuple[str, str], ...]:
         role = Role(role)
-        subject = subject or ("services/test" if role is Role.SERVICE else f"{role.value}@example.com")
+        subject = subject or ("services/scheduling" if role is Role.SERVICE else f"{role.value}@example.com")
         value = issue_token(TEST_TOKEN_SECRET, subject, role, **kwargs)  # type: ignore[arg-type]
         return (("authorization", f"Bearer {value}"),)
 

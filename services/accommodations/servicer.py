@@ -160,12 +160,13 @@ class AccommodationsServicer(pb_grpc.AccommodationsServiceServicer):
 
     def ListTickets(self, request: pb.ListTicketsRequest, context: grpc.ServicerContext) -> pb.ListTicketsResponse:
         caller = self._caller("ListTickets", context)
+        # A filter is a set: repeated values add nothing (and would each add an OR term).
         try:
-            states = tuple(State(s) for s in request.states)
+            states = tuple(dict.fromkeys(State(s) for s in request.states))
         except ValueError:
             raise InvalidArgument("states", "unknown ticket state") from None
         try:
-            sla_states = tuple(SlaState(s) for s in request.sla_states)
+            sla_states = tuple(dict.fromkeys(SlaState(s) for s in request.sla_states))
         except ValueError:
             raise InvalidArgument("sla_states", "unknown SLA state") from None
         flt = TicketFilter(

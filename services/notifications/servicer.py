@@ -12,9 +12,9 @@ from interviews.notifications.v1 import notifications_pb2_grpc as pb_grpc
 from sqlalchemy.orm import Session
 
 from services.core import names, pagination
-from services.core.auth import Role, require_role
+from services.core.auth import Principal, Role, require_role
 from services.core.db import Database, utcnow
-from services.core.errors import InvalidArgument
+from services.core.errors import InvalidArgument, PermissionDenied
 from services.notifications import convert, intake, store
 from services.notifications.domain import compose, templates, validation
 from services.notifications.domain.model import Method, RenderedEmail
@@ -23,8 +23,19 @@ from services.notifications.settings import NotificationsSettings
 
 log = logging.getLogger(__name__)
 
-# Scheduling and accommodations call through their outbox relays; admins may resend.
-CALLERS = (Role.SERVICE, Role.ADMIN)
+# Scheduling and accommodations call through their outbox relays; admins may
+# resend. Only scheduling sends invites; accommodations sends templated mail.
+# Any other service (or a recruiting tool holding a service token) may neither
+# send mail nor read who was mailed what.
+INVITE_SENDERS = frozenset({"scheduling"})
+MESSAGE_SENDERS = frozenset({"scheduling", "accommodations"})
+
+
+def require_caller(services: frozenset[str]) -> Principal:
+    principal = require_role(Role.SERVICE, Role.ADMIN)
+    if principal.role is Role.SERVICE and principal.service_name not in services:
+        raise PermissionDenied(f"the {principal.service_name or 'unnamed'} service may not call this method", reason="ROLE_NOT_ALLOWED")
+    return principal
 
 
 class NotificationsServicer(pb_grpc.NotificationsServiceServicer):
@@ -59,7 +70,7 @@ class NotificationsServicer(pb_grpc.NotificationsServiceServicer):
 
     def _invite(self, method_name: str, request: pb.SendInviteRequest | pb.CancelInviteRequest,
                 method: Method) -> list[DeliveryRow]:
-        require_role(*CALLERS)
+        require_caller(INVITE_SENDERS)
         if not request.HasField("invite"):
             raise InvalidArgument("invite", "required")
         invite = convert.invite(request.invite)
@@ -76,7 +87,7 @@ class NotificationsServicer(pb_grpc.NotificationsServiceServicer):
         recipients = [a.email for a in invite.attendees]
         return self._accept(
             method_name, request, kind, render,
-            before=lambda session: store.check_sequence(session, invite.uid, invite.sequence),
+            before=lambda session: store.check_sequence(session, invite.uid, invite.sequence, recipients),
             after=lambda session: store.drop_outdated_reminders(
                 session, invite.uid, invite.sequence, recipients),
         )
@@ -92,7 +103,7 @@ class NotificationsServicer(pb_grpc.NotificationsServiceServicer):
         return pb.CancelInviteResponse(deliveries=_protos(rows))
 
     def SendMessage(self, request: pb.SendMessageRequest, context: grpc.ServicerContext) -> pb.Delivery:
-        require_role(*CALLERS)
+        require_caller(MESSAGE_SENDERS)
         template = convert.TEMPLATES.get(request.template)
         if template is None:
             raise InvalidArgument("template", "required")
@@ -123,13 +134,13 @@ class NotificationsServicer(pb_grpc.NotificationsServiceServicer):
 
     # -- reads -------------------------------------------------------------------------
     def GetDelivery(self, request: pb.GetDeliveryRequest, context: grpc.ServicerContext) -> pb.Delivery:
-        require_role(*CALLERS)
+        require_caller(MESSAGE_SENDERS)
         delivery_id = names.parse_id("deliveries/{delivery}", request.name, "name")
         with self.db.reader() as session:
             return convert.delivery(store.get(session, delivery_id, request.name))
 
     def ListDeliveries(self, request: pb.ListDeliveriesRequest, context: grpc.ServicerContext) -> pb.ListDeliveriesResponse:
-        require_role(*CALLERS)
+        require_caller(MESSAGE_SENDERS)
         size = pagination.page_size(request.page_size)
         state = convert.STATE_FILTERS.get(request.state, "") if request.state else ""
         if request.state and not state:

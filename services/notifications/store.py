@@ -41,8 +41,14 @@ def existing_for_key(session: Session, key: str, fingerprint: str) -> list[Deliv
     return rows
 
 
-def check_sequence(session: Session, uid: str, sequence: int) -> None:
-    """Refuse an invite older than one already accepted for the same UID.
+def check_sequence(session: Session, uid: str, sequence: int, recipients: Sequence[str]) -> None:
+    """Refuse an invite older than one already accepted for the same UID and
+    one of the same recipients.
+
+    Per recipient, because one change sends different messages to different
+    people: a CANCEL (SEQUENCE n) to the interviewer taken off a session may
+    arrive after a later REQUEST (n+1) to those who stay, and must still reach
+    its recipient, whose calendar has seen nothing newer.
 
     Calendar clients ignore a lower SEQUENCE anyway; refusing it tells the caller (whose
     relay may deliver out of order) instead of mailing a stale time. The same SEQUENCE may
@@ -52,7 +58,9 @@ def check_sequence(session: Session, uid: str, sequence: int) -> None:
     """
     highest = session.scalar(
         select(func.max(DeliveryRow.sequence)).where(
-            DeliveryRow.uid == uid, DeliveryRow.kind != MESSAGE
+            DeliveryRow.uid == uid,
+            DeliveryRow.kind != MESSAGE,
+            DeliveryRow.recipient.in_([r.lower() for r in recipients]),
         )
     )
     if highest is not None and sequence < highest:
@@ -67,7 +75,7 @@ def check_sequence(session: Session, uid: str, sequence: int) -> None:
 def check_reminder(session: Session, uid: str, sequence: int, recipient: str) -> None:
     """A reminder of an invite version already replaced, or cancelled for this recipient,
     is refused."""
-    check_sequence(session, uid, sequence)
+    check_sequence(session, uid, sequence, [recipient])
     cancelled = session.scalar(
         select(DeliveryRow.id).where(
             DeliveryRow.uid == uid,

@@ -88,6 +88,12 @@ POLICY: dict[str, Rule] = {
     "GetHold": Rule(_READ, Own.CANDIDATE),
     "ConfirmHold": Rule(_WRITE, Own.CANDIDATE),
     "ReleaseHold": Rule(_WRITE, Own.CANDIDATE),
+    # cohorts: recruiters run and commit them, coordinators and auditors look
+    "ScheduleCohort": Rule(_WRITE),
+    "GetCohortRun": Rule(_READ),
+    "ListCohortRuns": Rule(_READ),
+    "CancelCohortRun": Rule(_WRITE),
+    "CommitCohortRun": Rule(_WRITE),
 }
 
 

@@ -143,12 +143,6 @@ def test_reschedule_delivered_in_order_updates_every_attendee(fleet: InProcessFl
     _assert_final_state(mail, expected, timeout=20)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG: notifications refuses any invite with a SEQUENCE below the highest it accepted for the UID, whoever it "
-    "is for (services/notifications/store.py check_sequence is per UID, not per attendee), and scheduling's relay "
-    "then fails it for good (services/scheduling/invites.py _PERMANENT has FAILED_PRECONDITION): the CANCEL to an "
-    "interviewer taken off a session is dropped when a later change of that session was delivered first, so that "
-    "interviewer keeps an interview that is no longer theirs"))
 def test_cancel_for_a_removed_interviewer_survives_a_later_change_delivered_first(fleet: InProcessFleet, mail: MailSink) -> None:
     c = Clients.over(fleet.channels)
     world = World()

@@ -120,22 +120,10 @@ NOTIFICATIONS: dict[str, set[str]] = {
 }
 EXPECTED = {"scheduling": SCHEDULING, "accommodations": ACCOMMODATIONS, "notifications": NOTIFICATIONS}
 
-# Cells where the service differs from the expectation above, each reported.
-DEVIATIONS: dict[tuple[str, str], str] = {
-    **{
-        (f"notifications.{rpc}", who): "POLICY: notifications lets any service principal send and read mail "
-        "(services/notifications/servicer.py CALLERS = (SERVICE, ADMIN)); only scheduling and accommodations should"
-        for rpc in ("SendInvite", "CancelInvite", "SendMessage", "GetDelivery", "ListDeliveries")
-        for who in (SA, SN, SR)
-        if who not in NOTIFICATIONS[rpc]
-    },
-    **{
-        (f"scheduling.{rpc}", SR): "POLICY: the cohort RPCs refuse the recruiting tool's service principal "
-        "(services/scheduling/cohort/handlers.py require_role(RECRUITER, ADMIN...)) while every other scheduling RPC "
-        "gives it recruiter rights (services/scheduling/access.py SCHEDULING_CLIENTS)"
-        for rpc in ("ScheduleCohort", "GetCohortRun", "ListCohortRuns", "CancelCohortRun", "CommitCohortRun")
-    },
-}
+# Cells where the service differs from the expectation above, each reported
+# (all fixed so far: notifications served any service principal; the cohort
+# RPCs refused the recruiting tool).
+DEVIATIONS: dict[tuple[str, str], str] = {}
 
 
 # ---------------------------------------------------------------- requests

@@ -70,6 +70,9 @@ def schema_for(service: str) -> str:
 def create_engine_for(url: str | URL, service: str, **kwargs: Any) -> Engine:
     """An engine for one service's database (see the module docstring)."""
     parsed = make_url(url)
+    # Statement parameters (names, emails, ciphertext) stay out of exception
+    # messages and therefore out of logs.
+    kwargs.setdefault("hide_parameters", True)
     if parsed.get_backend_name() == "sqlite":
         return _sqlite_engine(parsed, **kwargs)
     if parsed.get_backend_name() == "postgresql":

@@ -10,8 +10,11 @@ from __future__ import annotations
 import json
 import logging
 import sys
+import traceback
 from contextvars import ContextVar
 from datetime import UTC, datetime
+
+from sqlalchemy.exc import DBAPIError
 
 request_id_var: ContextVar[str | None] = ContextVar("request_id", default=None)
 method_var: ContextVar[str | None] = ContextVar("rpc_method", default=None)
@@ -43,6 +46,17 @@ class JsonFormatter(logging.Formatter):
         if record.exc_info:
             entry["exception"] = self.formatException(record.exc_info)
         return json.dumps(entry, ensure_ascii=False)
+
+    def formatException(self, exc_info) -> str:  # type: ignore[no-untyped-def]
+        """A database error's message carries row values (PostgreSQL's DETAIL
+        repeats the failing row: names, emails, ciphertext), so for those only
+        the type, the SQLSTATE and the stack are logged."""
+        _, error, tb = exc_info
+        if isinstance(error, DBAPIError):
+            sqlstate = getattr(error.orig, "sqlstate", None) or "?"
+            frames = "".join(traceback.format_tb(tb))
+            return f"Traceback (most recent call last):\n{frames}{type(error).__name__}: {type(error.orig).__name__} (SQLSTATE {sqlstate}; message withheld: it may hold row values)"
+        return super().formatException(exc_info)
 
 
 def configure_logging(service: str, level: str = "INFO") -> None:

@@ -200,3 +200,23 @@ def test_a_retry_refused_by_its_own_first_call_returns_the_first_response(db, mo
     other = notifications_pb2.SendMessageRequest(idempotency_key="rid-never")
     with pytest.raises(Aborted):
         run_idempotent(db, IdempotencyRecord, "M", other, notifications_pb2.Delivery, refused, request_id_field="idempotency_key")
+
+
+def test_database_errors_are_logged_without_row_values(db):
+    import logging
+
+    from sqlalchemy.exc import IntegrityError
+
+    from services.core.logs import JsonFormatter
+
+    marker = "marker-5f0c2e91"
+    with db.transaction() as session:
+        session.add(Event(id=marker, at=datetime.now(UTC)))
+    with pytest.raises(IntegrityError) as caught:
+        with db.transaction() as session:
+            session.execute(Event.__table__.insert().values(id=marker, at=datetime(2026, 1, 1, tzinfo=UTC)))
+    assert "parameters hidden" in str(caught.value)  # SQLAlchemy's own rendering
+    record = logging.LogRecord("t", logging.ERROR, __file__, 1, "unhandled error", (), (IntegrityError, caught.value, caught.tb))
+    line = JsonFormatter("test").format(record)
+    assert marker not in line  # PostgreSQL's DETAIL repeats the key: withheld too
+    assert "IntegrityError" in line and "SQLSTATE" in line

@@ -13,14 +13,14 @@ import sys
 from datetime import UTC, datetime
 
 import grpc
-
 from interviews.accommodations.v1 import accommodations_pb2 as pb
 from interviews.accommodations.v1 import accommodations_pb2_grpc as pb_grpc
 from interviews.common.v1 import common_pb2
+
 from services.cli.common import (
     CliError,
-    add_connection_arguments,
     channel_to,
+    command_group,
     describe_rpc_error,
     local_time,
     table,
@@ -351,18 +351,15 @@ def _audit(args: argparse.Namespace) -> int:
 # ---------------------------------------------------------------- registration
 
 def register(groups: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    group = groups.add_parser("accommodations", help="accommodation tickets (coordinators, candidates, recruiters)")
-    commands = group.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    base_command = command_group(groups, "accommodations", "accommodation tickets (coordinators, candidates, recruiters)")
 
     def command(name: str, help_text: str, func: object, *, ticket: bool = True, etag: bool = False) -> argparse.ArgumentParser:
-        parser = commands.add_parser(name, help=help_text)
-        add_connection_arguments(parser)
+        parser = base_command(name, help_text, func)
         parser.add_argument("--why", help="why you need it: recorded in the audit log")
         if ticket:
             parser.add_argument("ticket", help="tickets/{id} or the id")
         if etag:
             parser.add_argument("--etag", default="", help="refuse if the ticket changed since you read it")
-        parser.set_defaults(func=func)
         return parser
 
     queue = command("queue", "the coordinator queue, soonest SLA deadline first", _queue, ticket=False)

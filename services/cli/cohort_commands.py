@@ -24,11 +24,11 @@ from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
 from google.protobuf.duration_pb2 import Duration
-
 from interviews.common.v1 import common_pb2
 from interviews.scheduling.v1 import scheduling_pb2 as pb
 from interviews.scheduling.v1 import scheduling_pb2_grpc as pb_grpc
-from services.cli.common import CliError, add_connection_arguments, call, channel_to, table
+
+from services.cli.common import CliError, call, channel_to, command_group, table
 
 S = pb.CohortRunState
 POLL_SECONDS = 0.5
@@ -245,14 +245,7 @@ def _commit_command(args: argparse.Namespace) -> int:
 
 
 def register(groups: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    group = groups.add_parser("cohort", help="schedule a whole cohort of candidates at once")
-    commands = group.add_subparsers(dest="command", required=True, metavar="COMMAND")
-
-    def command(name: str, help_text: str, func: object) -> argparse.ArgumentParser:
-        parser = commands.add_parser(name, help=help_text)
-        add_connection_arguments(parser)
-        parser.set_defaults(func=func)
-        return parser
+    command = command_group(groups, "cohort", "schedule a whole cohort of candidates at once")
 
     p = command("run", "search for a cohort (progress bar), show the result, then commit", _run)
     p.add_argument("--candidates", help="comma-separated candidate ids (or use --file)")

@@ -34,6 +34,20 @@ def add_connection_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--timeout", type=float, default=10.0, help="seconds per call")
 
 
+def command_group(groups: argparse._SubParsersAction, name: str, help_text: str) -> Callable[..., argparse.ArgumentParser]:  # type: ignore[type-arg]
+    """A command group; returns `command(name, help, func)` which adds a
+    command with the connection arguments and its handler."""
+    commands = groups.add_parser(name, help=help_text).add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def command(command_name: str, command_help: str, func: Callable[[argparse.Namespace], int]) -> argparse.ArgumentParser:
+        parser = commands.add_parser(command_name, help=command_help)
+        add_connection_arguments(parser)
+        parser.set_defaults(func=func)
+        return parser
+
+    return command
+
+
 def token_for(args: argparse.Namespace) -> str:
     if args.token:
         return args.token

@@ -15,11 +15,11 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from google.protobuf.duration_pb2 import Duration
-
 from interviews.common.v1 import common_pb2
 from interviews.scheduling.v1 import scheduling_pb2 as pb
 from interviews.scheduling.v1 import scheduling_pb2_grpc as pb_grpc
-from services.cli.common import CliError, add_connection_arguments, call, channel_to, table
+
+from services.cli.common import CliError, call, channel_to, command_group, table
 
 DAYS = {"mon": 1, "tue": 2, "wed": 3, "thu": 4, "fri": 5, "sat": 6, "sun": 7}
 AREAS = {n.removeprefix("ML_AREA_").lower().replace("_", "-"): v for n, v in common_pb2.MlArea.items() if v}
@@ -306,14 +306,7 @@ def _loops(args: argparse.Namespace) -> int:
 
 
 def register(groups: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    group = groups.add_parser("scheduling", help="directory, plans and loops (recruiters)")
-    commands = group.add_subparsers(dest="command", required=True, metavar="COMMAND")
-
-    def command(name: str, help_text: str, func: object) -> argparse.ArgumentParser:
-        parser = commands.add_parser(name, help=help_text)
-        add_connection_arguments(parser)
-        parser.set_defaults(func=func)
-        return parser
+    command = command_group(groups, "scheduling", "directory, plans and loops (recruiters)")
 
     p = command("interviewer-add", "add an interviewer", _interviewer_add)
     p.add_argument("id")

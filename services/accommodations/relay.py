@@ -10,46 +10,25 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 
-import grpc
 
 from interviews.notifications.v1 import notifications_pb2, notifications_pb2_grpc
 from interviews.scheduling.v1 import scheduling_pb2, scheduling_pb2_grpc
 from services.accommodations import store
 from services.core.clients import ServiceClients
-from services.core.outbox import ClaimedMessage, PermanentDeliveryError
+from services.core.outbox import ClaimedMessage, call_or_refuse
 
 log = logging.getLogger(__name__)
-
-_PERMANENT = {
-    grpc.StatusCode.INVALID_ARGUMENT,
-    grpc.StatusCode.PERMISSION_DENIED,
-    grpc.StatusCode.UNAUTHENTICATED,
-    grpc.StatusCode.FAILED_PRECONDITION,
-    grpc.StatusCode.NOT_FOUND,
-    grpc.StatusCode.UNIMPLEMENTED,
-}
-
-
-def _call(clients: ServiceClients, method: Callable, request: object) -> object:  # type: ignore[type-arg]
-    try:
-        return clients.call(method, request)
-    except grpc.RpcError as error:
-        code = error.code()  # type: ignore[attr-defined]
-        if code in _PERMANENT:
-            raise PermanentDeliveryError(f"refused: {code.name}") from None
-        raise
-
 
 def handlers(clients: ServiceClients) -> dict[str, Callable[[ClaimedMessage], None]]:
     def send_message(message: ClaimedMessage) -> None:
         request = notifications_pb2.SendMessageRequest.FromString(message.payload)
         stub = notifications_pb2_grpc.NotificationsServiceStub(clients.channel("notifications"))
-        _call(clients, stub.SendMessage, request)
+        call_or_refuse(clients, stub.SendMessage, request)
 
     def revalidate(message: ClaimedMessage) -> None:
         request = scheduling_pb2.RevalidateCandidateLoopsRequest.FromString(message.payload)
         stub = scheduling_pb2_grpc.SchedulingServiceStub(clients.channel("scheduling"))
-        response = _call(clients, stub.RevalidateCandidateLoops, request)
+        response = call_or_refuse(clients, stub.RevalidateCandidateLoops, request)
         log.info(
             "loops revalidated",
             extra={

@@ -15,21 +15,52 @@ import os
 import socket
 import uuid
 from collections.abc import Callable, Mapping
+from typing import Any, TypeVar
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+import grpc
 from sqlalchemy import BigInteger, Integer, LargeBinary, String, Text, or_, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from services.core.backoff import backoff_delay
+from services.core.clients import ServiceClients
 from services.core.db import Database, UtcDateTime, utcnow
 from services.core.workers import PeriodicWorker
 
 log = logging.getLogger(__name__)
+R = TypeVar("R")
 
 
 class PermanentDeliveryError(Exception):
     """The receiver refused the message for good (e.g. INVALID_ARGUMENT): retrying cannot help."""
+
+
+# Answers that say the receiver refused this message as such (or that this
+# caller may never send it): sending it again cannot help, so the message is
+# marked failed at once instead of retried until the attempt limit.
+REFUSALS = frozenset({
+    grpc.StatusCode.INVALID_ARGUMENT,
+    grpc.StatusCode.FAILED_PRECONDITION,
+    grpc.StatusCode.ALREADY_EXISTS,  # the idempotency key was used for another payload
+    grpc.StatusCode.NOT_FOUND,
+    grpc.StatusCode.PERMISSION_DENIED,
+    grpc.StatusCode.UNAUTHENTICATED,
+    grpc.StatusCode.UNIMPLEMENTED,
+})
+
+
+def call_or_refuse(clients: ServiceClients, method: Callable[..., R], request: Any) -> R:
+    """Delivers one outbox message by RPC; a refusal becomes PermanentDeliveryError,
+    anything else (UNAVAILABLE, INTERNAL, RESOURCE_EXHAUSTED, ...) is retried."""
+    try:
+        return clients.call(method, request)
+    except grpc.RpcError as error:
+        code = error.code() if hasattr(error, "code") else None
+        if code in REFUSALS:
+            details = error.details() if hasattr(error, "details") else ""
+            raise PermanentDeliveryError(f"refused: {code.name}: {details}") from None
+        raise
 
 
 class OutboxMessageMixin:

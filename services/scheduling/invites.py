@@ -13,7 +13,6 @@ import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-import grpc
 from sqlalchemy.orm import Session
 
 from interviews.common.v1 import common_pb2
@@ -22,7 +21,7 @@ from interviews.notifications.v1 import notifications_pb2_grpc
 from services.core import timeconv
 from services.core.clients import ServiceClients
 from services.core.db import utcnow
-from services.core.outbox import ClaimedMessage, PermanentDeliveryError, enqueue
+from services.core.outbox import ClaimedMessage, call_or_refuse, enqueue
 from services.scheduling import models
 from services.scheduling.store.snapshot import Directory
 
@@ -157,27 +156,13 @@ def enqueue_cancel(session: Session, loop: models.LoopRow, row: models.LoopSessi
 
 # ---------------------------------------------------------------- relay handlers
 
-# Notifications refused the message as such: sending it again cannot help.
-_PERMANENT = {grpc.StatusCode.INVALID_ARGUMENT, grpc.StatusCode.FAILED_PRECONDITION}
-
-
 def relay_handlers(clients: ServiceClients) -> dict:
     stub = notifications_pb2_grpc.NotificationsServiceStub(clients.channel("notifications"))
 
-    def deliver(method, request) -> None:
-        try:
-            clients.call(method, request)
-        except grpc.RpcError as error:
-            code = error.code() if hasattr(error, "code") else None
-            if code in _PERMANENT:
-                details = error.details() if hasattr(error, "details") else ""
-                raise PermanentDeliveryError(f"notifications refused the invite: {code.name}: {details}") from None
-            raise
-
     def send(message: ClaimedMessage) -> None:
-        deliver(stub.SendInvite, npb.SendInviteRequest.FromString(message.payload))
+        call_or_refuse(clients, stub.SendInvite, npb.SendInviteRequest.FromString(message.payload))
 
     def cancel(message: ClaimedMessage) -> None:
-        deliver(stub.CancelInvite, npb.CancelInviteRequest.FromString(message.payload))
+        call_or_refuse(clients, stub.CancelInvite, npb.CancelInviteRequest.FromString(message.payload))
 
     return {SEND_TOPIC: send, CANCEL_TOPIC: cancel}

@@ -49,6 +49,7 @@ class _Refusing(notifications_pb2_grpc.NotificationsServiceServicer):
 @pytest.mark.parametrize(
     "code, permanent",
     [(grpc.StatusCode.INVALID_ARGUMENT, True), (grpc.StatusCode.PERMISSION_DENIED, True),
+     (grpc.StatusCode.ALREADY_EXISTS, True),
      (grpc.StatusCode.INTERNAL, False), (grpc.StatusCode.RESOURCE_EXHAUSTED, False)],
 )
 def test_refusals_that_retrying_cannot_fix_are_permanent(tmp_path, code, permanent):

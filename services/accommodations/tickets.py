@@ -57,7 +57,7 @@ from services.accommodations.views import (
 )
 from services.core.errors import FailedPrecondition, InvalidArgument, NotFound, PermissionDenied, check_etag
 from services.core.names import new_id
-from services.core.pagination import decode_token, encode_token, query_scope, split_page
+from services.core.pagination import KeysetPage
 
 OUTCOME_APPROVED, OUTCOME_ALTERNATIVE, OUTCOME_DENIED = 1, 2, 3
 _OUTCOME_ACTIONS = {
@@ -348,16 +348,15 @@ class Desk:
             query = query.where(t.next_due_time < flt.due_before)
         if flt.sla_states:
             query = query.where(or_(*(store.sla_condition(s, now) for s in flt.sla_states)))
-        token_scope = query_scope(
+        page = KeysetPage(
+            page_size, page_token,
             "ListTickets", caller.role.value, caller.subject,
             sorted(s.value for s in flt.states), flt.assignee, flt.office,
             sorted(s.value for s in flt.sla_states),
             flt.due_before.isoformat() if flt.due_before else "", flt.candidate,
         )
-        after = decode_token(page_token, token_scope)
-        query = store.queue_order(query, after).limit(page_size + 1)
-        rows, more = split_page(list(session.scalars(query)), page_size)
-        next_token = encode_token(token_scope, store.queue_key(rows[-1])) if more and rows else ""
+        query = store.queue_order(query, page.after).limit(page.size + 1)
+        rows, next_token = page.finish(list(session.scalars(query)), store.queue_key)
         return Page([self.view(r, caller, single_read=False) for r in rows], next_token)
 
     def assign(self, session: Session, caller: Caller, ticket_id: str, assignee: str, etag: str) -> TicketView:
@@ -594,15 +593,13 @@ class Desk:
     ) -> Page[MessageView]:
         row = self._load(session, caller, "ListMessages", ticket_id, lock=False)
         kinds = [v.value for v in access.visible_message_kinds(caller.role)]
-        scope = query_scope("ListMessages", row.id, sorted(kinds))
-        after = decode_token(page_token, scope)
+        page = KeysetPage(page_size, page_token, "ListMessages", row.id, sorted(kinds))
         query = select(MessageRow).where(MessageRow.ticket_id == row.id, MessageRow.visibility.in_(kinds))
-        if after is not None:
-            query = query.where(MessageRow.seq > int(after[0]))
-        rows, more = split_page(list(session.scalars(query.order_by(MessageRow.seq).limit(page_size + 1))), page_size)
+        if page.after is not None:
+            query = query.where(MessageRow.seq > int(page.after[0]))
+        rows, token = page.finish(list(session.scalars(query.order_by(MessageRow.seq).limit(page.size + 1))), lambda m: [m.seq])
         if rows:
             self._audit(session, caller, "message.read", store.ticket_name(row.id), ["messages"])
-        token = encode_token(scope, [rows[-1].seq]) if more and rows else ""
         return Page([self.message_view(m) for m in rows], token)
 
     # ------------------------------------------------------------ scheduling
@@ -694,15 +691,13 @@ class Desk:
         self, session: Session, caller: Caller, ticket: str, page_size: int, page_token: str
     ) -> Page[AuditView]:
         self.require(caller, "ListAuditEvents")
-        scope = query_scope("ListAuditEvents", ticket)
-        after = decode_token(page_token, scope)
+        page = KeysetPage(page_size, page_token, "ListAuditEvents", ticket)
         query = select(AuditEventRow)
         if ticket:
             query = query.where(AuditEventRow.ticket == ticket)
-        if after is not None:
-            query = query.where(AuditEventRow.seq > int(after[0]))
-        rows, more = split_page(list(session.scalars(query.order_by(AuditEventRow.seq).limit(page_size + 1))), page_size)
-        token = encode_token(scope, [rows[-1].seq]) if more and rows else ""
+        if page.after is not None:
+            query = query.where(AuditEventRow.seq > int(page.after[0]))
+        rows, token = page.finish(list(session.scalars(query.order_by(AuditEventRow.seq).limit(page.size + 1))), lambda a: [a.seq])
         return Page(
             [
                 AuditView(

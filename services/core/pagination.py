@@ -11,7 +11,7 @@ import base64
 import binascii
 import hashlib
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from services.core.errors import InvalidArgument
@@ -58,3 +58,18 @@ def decode_token(token: str, scope: str) -> list[Any] | None:
 def split_page(rows: Sequence[Any], size: int) -> tuple[Sequence[Any], bool]:
     """Callers fetch size+1 rows; this returns the page and whether more exist."""
     return rows[:size], len(rows) > size
+
+
+class KeysetPage:
+    """One list call's paging: its size, the query its token belongs to, and the
+    sort key where the previous page ended. Fetch `size + 1` rows after
+    `after`, then `finish` them into the page and the next token."""
+
+    def __init__(self, page_size_value: int, page_token: str, *scope_parts: Any) -> None:
+        self.size = page_size(page_size_value)
+        self.scope = query_scope(*scope_parts)
+        self.after = decode_token(page_token, self.scope)
+
+    def finish(self, rows: Sequence[Any], key: Callable[[Any], Sequence[Any]]) -> tuple[list[Any], str]:
+        page, more = split_page(rows, self.size)
+        return list(page), encode_token(self.scope, key(page[-1])) if more and page else ""

@@ -141,21 +141,19 @@ class NotificationsServicer(pb_grpc.NotificationsServiceServicer):
 
     def ListDeliveries(self, request: pb.ListDeliveriesRequest, context: grpc.ServicerContext) -> pb.ListDeliveriesResponse:
         require_caller(MESSAGE_SENDERS)
-        size = pagination.page_size(request.page_size)
         state = convert.STATE_FILTERS.get(request.state, "") if request.state else ""
         if request.state and not state:
             raise InvalidArgument("state", "unknown state")
         where = store.ListFilter(state, request.recipient, request.idempotency_key)
-        scope = pagination.query_scope("ListDeliveries", where.state, where.recipient.lower(),
-                                       where.idempotency_key)
-        last = pagination.decode_token(request.page_token, scope)
+        page = pagination.KeysetPage(request.page_size, request.page_token, "ListDeliveries", where.state,
+                                     where.recipient.lower(), where.idempotency_key)
+        last = page.after
         if last is not None and not (len(last) == 1 and isinstance(last[0], int)):
             raise InvalidArgument("page_token", "not a token this service issued")
         with self.db.reader() as session:
-            rows = store.list_page(session, where, last[0] if last else None, size)
-        page, more = pagination.split_page(rows, size)
-        token = pagination.encode_token(scope, [page[-1].seq]) if more and page else ""
-        return pb.ListDeliveriesResponse(deliveries=_protos(page), next_page_token=token)
+            rows = store.list_page(session, where, last[0] if last else None, page.size)
+        deliveries, token = page.finish(rows, lambda d: [d.seq])
+        return pb.ListDeliveriesResponse(deliveries=_protos(deliveries), next_page_token=token)
 
 
 def _protos(rows: Sequence[DeliveryRow]) -> list[pb.Delivery]:

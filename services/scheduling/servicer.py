@@ -51,17 +51,9 @@ def _new_id(given: str, field: str) -> str:
     return names.validate_id(given, field) if given else names.new_id()[:20]
 
 
-class _Page:
+def _page(request: Message, *filters: Any) -> pagination.KeysetPage:
     """Keyset paging over one list method and its filters."""
-
-    def __init__(self, request: Message, *filters: Any) -> None:
-        self.size = pagination.page_size(request.page_size)  # type: ignore[attr-defined]
-        self.scope = pagination.query_scope(type(request).__name__, *filters)
-        self.after = pagination.decode_token(request.page_token, self.scope)  # type: ignore[attr-defined]
-
-    def split(self, rows: list[Any], key: Callable[[Any], list[Any]]) -> tuple[list[Any], str]:
-        page, more = pagination.split_page(rows, self.size)
-        return list(page), pagination.encode_token(self.scope, key(page[-1])) if more and page else ""
+    return pagination.KeysetPage(request.page_size, request.page_token, type(request).__name__, *filters)  # type: ignore[attr-defined]
 
 
 class SchedulingServicer(CohortHandlers, scheduling_pb2_grpc.SchedulingServiceServicer):
@@ -116,10 +108,10 @@ class SchedulingServicer(CohortHandlers, scheduling_pb2_grpc.SchedulingServiceSe
 
     def ListOffices(self, request, context):
         _grant("ListOffices")
-        page = _Page(request)
+        page = _page(request)
         with self.db.reader() as s:
             rows = store.list_offices(s, page.after, page.size + 1)
-        rows, token = page.split(rows, lambda r: [r.id])
+        rows, token = page.finish(rows, lambda r: [r.id])
         return pb.ListOfficesResponse(offices=[cd.office_proto(r) for r in rows], next_page_token=token)
 
     def UpdateOffice(self, request, context):
@@ -148,10 +140,10 @@ class SchedulingServicer(CohortHandlers, scheduling_pb2_grpc.SchedulingServiceSe
     def ListRooms(self, request, context):
         _grant("ListRooms")
         office_id = None if request.parent in ("", "offices/-") else _id("offices/{office}", request.parent, "parent")
-        page = _Page(request, office_id)
+        page = _page(request, office_id)
         with self.db.reader() as s:
             rows = store.list_rooms(s, office_id, page.after, page.size + 1)
-        rows, token = page.split(rows, lambda r: [r.office_id, r.id])
+        rows, token = page.finish(rows, lambda r: [r.office_id, r.id])
         return pb.ListRoomsResponse(rooms=[cd.room_proto(r) for r in rows], next_page_token=token)
 
     def UpdateRoom(self, request, context):
@@ -191,10 +183,10 @@ class SchedulingServicer(CohortHandlers, scheduling_pb2_grpc.SchedulingServiceSe
         if request.ml_area not in common_pb2.MlArea.values():
             raise InvalidArgument("ml_area", "unknown ML area")
         office_id = _id("offices/{office}", request.home_office, "home_office") if request.home_office else ""
-        page = _Page(request, request.ml_area, office_id)
+        page = _page(request, request.ml_area, office_id)
         with self.db.reader() as s:
             rows = store.list_interviewers(s, request.ml_area, office_id, page.after, page.size + 1)
-        rows, token = page.split(rows, lambda r: [r.id])
+        rows, token = page.finish(rows, lambda r: [r.id])
         return pb.ListInterviewersResponse(interviewers=[cd.interviewer_proto(r) for r in rows], next_page_token=token)
 
     def UpdateInterviewer(self, request, context):
@@ -232,11 +224,11 @@ class SchedulingServicer(CohortHandlers, scheduling_pb2_grpc.SchedulingServiceSe
         start = end = None
         if request.HasField("time_range"):
             start, end = timeconv.time_range(request.time_range, "time_range")
-        page = _Page(request, interviewer_id, start, end)
+        page = _page(request, interviewer_id, start, end)
         with self.db.reader() as s:
             grant.require_interviewer(store.get_interviewer(s, interviewer_id).email)
             rows = store.list_busy_blocks(s, interviewer_id, start, end, page.after, page.size + 1)
-        rows, token = page.split(rows, lambda r: [r.start_time.isoformat(), r.id])
+        rows, token = page.finish(rows, lambda r: [r.start_time.isoformat(), r.id])
         return pb.ListBusyBlocksResponse(busy_blocks=[cd.busy_block_proto(r) for r in rows], next_page_token=token)
 
     def DeleteBusyBlock(self, request, context):
@@ -275,10 +267,10 @@ class SchedulingServicer(CohortHandlers, scheduling_pb2_grpc.SchedulingServiceSe
 
     def ListCandidates(self, request, context):
         _grant("ListCandidates")
-        page = _Page(request)
+        page = _page(request)
         with self.db.reader() as s:
             rows = store.list_candidates(s, page.after, page.size + 1)
-        rows, token = page.split(rows, lambda r: [r.id])
+        rows, token = page.finish(rows, lambda r: [r.id])
         return pb.ListCandidatesResponse(candidates=[cd.candidate_proto(r) for r in rows], next_page_token=token)
 
     def UpdateCandidate(self, request, context):
@@ -313,10 +305,10 @@ class SchedulingServicer(CohortHandlers, scheduling_pb2_grpc.SchedulingServiceSe
 
     def ListLoopTemplates(self, request, context):
         _grant("ListLoopTemplates")
-        page = _Page(request)
+        page = _page(request)
         with self.db.reader() as s:
             rows = store.list_templates(s, page.after, page.size + 1)
-        rows, token = page.split(rows, lambda r: [r.id])
+        rows, token = page.finish(rows, lambda r: [r.id])
         return pb.ListLoopTemplatesResponse(loop_templates=[cd.template_proto(r) for r in rows], next_page_token=token)
 
     def UpdateLoopTemplate(self, request, context):
@@ -388,10 +380,10 @@ class SchedulingServicer(CohortHandlers, scheduling_pb2_grpc.SchedulingServiceSe
         grant.require_candidate(candidate_id)
         if request.state not in pb.LoopState.values():
             raise InvalidArgument("state", "unknown state")
-        page = _Page(request, candidate_id, request.state)
+        page = _page(request, candidate_id, request.state)
         with self.db.reader() as s:
             records = loop_store.list_loops(s, candidate_id, request.state, page.after, page.size + 1)
-        records, token = page.split(records, lambda r: [r.loop.id])
+        records, token = page.finish(records, lambda r: [r.loop.id])
         return pb.ListLoopsResponse(loops=[cp.loop_proto(r) for r in records], next_page_token=token)
 
     def RescheduleLoop(self, request, context):

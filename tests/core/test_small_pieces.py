@@ -78,3 +78,19 @@ def test_bad_zones_are_invalid_arguments(zone):
     with pytest.raises(InvalidArgument) as caught:
         timeconv.zone(zone, "time_zone")
     assert caught.value.violations[0][0] == "time_zone"
+
+
+def test_keyset_page_walks_a_list_and_refuses_foreign_tokens():
+    items = list(range(7))
+    seen, token = [], ""
+    while True:
+        page = pagination.KeysetPage(3, token, "ListThings", "filter-a")
+        start = 0 if page.after is None else page.after[0] + 1
+        rows, token = page.finish(items[start:start + page.size + 1], lambda r: [r])
+        seen += rows
+        if not token:
+            break
+    assert seen == items
+    first_token = pagination.KeysetPage(3, "", "ListThings", "filter-a").finish(items[:4], lambda r: [r])[1]
+    with pytest.raises(InvalidArgument):
+        pagination.KeysetPage(3, first_token, "ListThings", "filter-b")

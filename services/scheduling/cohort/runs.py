@@ -129,16 +129,13 @@ class CohortRuns:
         return self._checked(self._stored(run_id, name)).run
 
     def list(self, page_size: int, page_token: str) -> tuple[list[pb.CohortRun], str]:
-        size = pagination.page_size(page_size)
-        scope = pagination.query_scope("ListCohortRuns")
-        after = pagination.decode_token(page_token, scope)
-        rows, more = pagination.split_page(self.store.page(after, size + 1), size)
+        page = pagination.KeysetPage(page_size, page_token, "ListCohortRuns")
+        rows, token = page.finish(self.store.page(page.after, page.size + 1), lambda r: r.key)
         runs = []
         for stored in rows:
             with self._lock:
                 live = self._live.get(stored.id)
             runs.append(_copy(live.run) if live else self._checked(stored).run)
-        token = pagination.encode_token(scope, rows[-1].key) if more and rows else ""
         return runs, token
 
     def cancel(self, name: str) -> pb.CohortRun:

@@ -20,7 +20,6 @@ ERROR_DOMAIN = "interviews"
 
 class DomainError(Exception):
     code: grpc.StatusCode = grpc.StatusCode.UNKNOWN
-    default_reason = "ERROR"
 
     def __init__(
         self,
@@ -31,7 +30,8 @@ class DomainError(Exception):
     ) -> None:
         super().__init__(message)
         self.message = message
-        self.reason = reason or self.default_reason
+        # ErrorInfo.reason defaults to the status code's name, e.g. NOT_FOUND.
+        self.reason = reason or self.code.name
         self.metadata = dict(metadata or {})
 
     def details(self) -> list[Message]:
@@ -57,7 +57,6 @@ class InvalidArgument(DomainError):
     """A request field is malformed. Names the field, AIP-193 style."""
 
     code = grpc.StatusCode.INVALID_ARGUMENT
-    default_reason = "INVALID_ARGUMENT"
 
     def __init__(self, field: str, description: str, *, reason: str | None = None) -> None:
         self.violations: list[tuple[str, str]] = [(field, description)]
@@ -87,7 +86,6 @@ class InvalidArgument(DomainError):
 
 class NotFound(DomainError):
     code = grpc.StatusCode.NOT_FOUND
-    default_reason = "NOT_FOUND"
 
     def __init__(self, resource_name: str, *, resource_type: str = "") -> None:
         self.resource_name = resource_name
@@ -103,7 +101,6 @@ class NotFound(DomainError):
 
 class AlreadyExists(DomainError):
     code = grpc.StatusCode.ALREADY_EXISTS
-    default_reason = "ALREADY_EXISTS"
 
 
 class FailedPrecondition(DomainError):
@@ -111,7 +108,6 @@ class FailedPrecondition(DomainError):
     ticket transition). Retrying the same call will not help."""
 
     code = grpc.StatusCode.FAILED_PRECONDITION
-    default_reason = "FAILED_PRECONDITION"
 
     def __init__(
         self,
@@ -140,34 +136,28 @@ class Aborted(DomainError):
     re-read and try again."""
 
     code = grpc.StatusCode.ABORTED
-    default_reason = "ABORTED"
 
 
 class PermissionDenied(DomainError):
     code = grpc.StatusCode.PERMISSION_DENIED
-    default_reason = "PERMISSION_DENIED"
 
 
 class Unauthenticated(DomainError):
     code = grpc.StatusCode.UNAUTHENTICATED
-    default_reason = "UNAUTHENTICATED"
 
 
 class ResourceExhausted(DomainError):
     code = grpc.StatusCode.RESOURCE_EXHAUSTED
-    default_reason = "RESOURCE_EXHAUSTED"
 
 
 class Unavailable(DomainError):
     """A dependency (another service, the database) cannot be reached now."""
 
     code = grpc.StatusCode.UNAVAILABLE
-    default_reason = "UNAVAILABLE"
 
 
 class DeadlineExceeded(DomainError):
     code = grpc.StatusCode.DEADLINE_EXCEEDED
-    default_reason = "DEADLINE_EXCEEDED"
 
 
 def check_etag(given: str, current: str, resource_name: str) -> None:

@@ -163,6 +163,13 @@ class Database:
         with self._read_sessions.begin() as session:
             yield session
 
+    def after_write(self, callback: Callable[[], None]) -> None:
+        """Calls `callback` whenever a write transaction ends, committed or
+        rolled back (read transactions never call it): for in-memory copies
+        that must not outlive a write made through this process."""
+        event.listen(self._sessions, "after_commit", lambda _session: callback())
+        event.listen(self._sessions, "after_rollback", lambda _session: callback())
+
     def run(self, work: Callable[[Session], T], *, attempts: int = 5) -> T:
         """Runs `work` in a write transaction, retrying on deadlock or
         serialization failure (the whole transaction, so nothing is half done)."""

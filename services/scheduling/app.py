@@ -22,7 +22,9 @@ from services.scheduling.cohort.runs import CohortRuns
 from services.scheduling.cohort.store import SqlRunStore
 from services.scheduling.constraints_source import AccommodationsConstraints, ConstraintsSource
 from services.scheduling.planning import Policy
+from services.scheduling.searching import Searching
 from services.scheduling.servicer import SchedulingServicer
+from services.scheduling.store.search_world import SearchWorlds
 from services.scheduling.store.snapshot import DirectoryCache
 from services.scheduling.sweeper import HoldSweeper
 
@@ -39,7 +41,12 @@ def build(
     accommodations service and the system clock."""
     db = Database(settings.database_url("scheduling"), "scheduling")
     clients = ServiceClients(settings, "scheduling")
-    booking = Booking(DirectoryCache(), Policy.from_settings(settings))
+    directories = DirectoryCache()
+    policy = Policy.from_settings(settings)
+    booking = Booking(directories, policy)
+    worlds = SearchWorlds(directories, max_age=float(settings.get("SCHEDULING_SEARCH_STALENESS_SECONDS", "1")),
+                          min_notice=policy.min_notice, horizon=policy.horizon)
+    db.after_write(worlds.invalidate)
     relay = OutboxRelay(
         db,
         models.OutboxMessage,
@@ -48,7 +55,7 @@ def build(
         name="scheduling-outbox",
     )
     source = constraints or AccommodationsConstraints(clients)
-    servicer = SchedulingServicer(db, booking, source, clock, after_write=relay.wake)
+    servicer = SchedulingServicer(db, booking, Searching(worlds, directories, policy), source, clock, after_write=relay.wake)
     servicer.cohorts = CohortRuns(
         SqlRunStore(db),
         make_loader(db, booking.cache, booking.policy, lambda cid: convert_plans.constraints(source.fetch(f"candidates/{cid}")), clock),

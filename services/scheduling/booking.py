@@ -6,7 +6,6 @@ not at all."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy.orm import Session
@@ -14,10 +13,8 @@ from sqlalchemy.orm import Session
 from services.core.errors import FailedPrecondition, InvalidArgument
 from services.core.names import new_id
 from services.scheduling import invites, models
-from services.scheduling.candidate_time import without_booked
 from services.scheduling.convert_plans import LoopRecord, plan_from_json, plan_to_json
 from services.scheduling.domain import model as dm
-from services.scheduling.domain import rules
 from services.scheduling.planning import Policy, check_plan, lock_interviewers, wanted, with_gap
 from services.scheduling.store import directory as dir_store
 from services.scheduling.store import loops as loop_store
@@ -25,62 +22,10 @@ from services.scheduling.store import reservations
 from services.scheduling.store import snapshot as snap
 
 
-@dataclass(frozen=True)
-class SearchQuery:
-    candidate_id: str
-    template_id: str
-    window: dm.TimeRange
-    mode: dm.LocationMode
-    office_id: str | None
-    max_plans: int
-    reschedule_loop: str | None = None
-
-
 class Booking:
     def __init__(self, cache: snap.DirectoryCache, policy: Policy) -> None:
         self.cache = cache
         self.policy = policy
-
-    # ------------------------------------------------------------ search
-
-    def search_input(self, session: Session, query: SearchQuery, constraints: dm.Constraints,
-                     now: datetime) -> tuple[dm.SearchRequest, dm.DirectorySnapshot, str]:
-        """What `find_plans` needs, read in one transaction, and the candidate's
-        zone. The search itself runs after the transaction: it is all CPU and
-        need not hold a database connection."""
-        candidate_row = dir_store.get_candidate(session, query.candidate_id)
-        template_row = dir_store.get_template(session, query.template_id)
-        if query.office_id:
-            dir_store.get_office(session, query.office_id)
-        exclude = None
-        if query.reschedule_loop:
-            record = loop_store.get_loop(session, query.reschedule_loop)
-            if record.loop.candidate_id != query.candidate_id:
-                raise InvalidArgument("reschedule_loop", "belongs to another candidate")
-            exclude = f"loops/{record.loop.id}"
-        directory = self.cache.get(session, now)
-        # Nothing outside notice..horizon can be planned, so read nothing outside it.
-        start = max(query.window.start, now + self.policy.min_notice)
-        end = min(query.window.end, now + self.policy.horizon)
-        reserved = snap.load_reserved(session, start, max(start, end), now, exclude_owner=exclude)
-        template = snap.template(template_row)
-        lead = timedelta(minutes=rules.gap_minutes(template, constraints))
-        candidate = without_booked(snap.candidate(candidate_row), reserved.candidate_busy.get(query.candidate_id, ()),
-                                   dm.TimeRange(start, max(start, end)), lead)
-        request = dm.SearchRequest(
-            candidate=candidate,
-            template=template,
-            window=query.window,
-            mode=query.mode,
-            office_id=query.office_id,
-            now=now,
-            constraints=constraints,
-            max_plans=query.max_plans,
-            min_notice=self.policy.min_notice,
-            horizon=self.policy.horizon,
-        )
-        world = snap.snapshot(directory, reserved, start, max(start, end), lead=lead)
-        return request, world, candidate_row.time_zone
 
     # ------------------------------------------------------------ booking
 

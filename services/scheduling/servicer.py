@@ -23,13 +23,14 @@ from services.core.idempotency import fingerprint, run_idempotent
 from services.scheduling import access, ics_import
 from services.scheduling import convert_directory as cd
 from services.scheduling import convert_plans as cp
-from services.scheduling.booking import Booking, SearchQuery
+from services.scheduling.booking import Booking
 from services.scheduling.changes import Changes
 from services.scheduling.cohort.handlers import CohortHandlers
 from services.scheduling.constraints_source import ConstraintsSource
 from services.scheduling.domain import model as dm
 from services.scheduling.domain.search import find_plans
 from services.scheduling.models import IdempotencyRecord
+from services.scheduling.searching import Searching, SearchQuery
 from services.scheduling.store import directory as store
 from services.scheduling.store import loops as loop_store
 
@@ -57,9 +58,10 @@ def _page(request: Message, *filters: Any) -> pagination.KeysetPage:
 
 
 class SchedulingServicer(CohortHandlers, scheduling_pb2_grpc.SchedulingServiceServicer):
-    def __init__(self, db: Database, booking: Booking, constraints: ConstraintsSource, clock: Clock,
+    def __init__(self, db: Database, booking: Booking, searching: Searching, constraints: ConstraintsSource, clock: Clock,
                  after_write: Callable[[], None] = lambda: None) -> None:
         self.db = db
+        self.searching = searching
         # Called after a commit that wrote invites to the outbox: the relay sends them now.
         self.after_write = after_write
         self.booking = booking
@@ -345,7 +347,7 @@ class SchedulingServicer(CohortHandlers, scheduling_pb2_grpc.SchedulingServiceSe
         applied, constraints = self._constraints(candidate_id)
         now = self.clock()
         with self.db.reader() as s:
-            search, world, zone = self.booking.search_input(s, query, constraints, now)
+            search, world, zone = self.searching.search_input(s, query, constraints, now)
         result = find_plans(search, world)
         return pb.FindLoopPlansResponse(
             plans=[cp.plan_proto(p, zone) for p in result.plans],

@@ -14,6 +14,7 @@ import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
+from typing import Any
 
 from sqlalchemy import or_, select, type_coerce
 from sqlalchemy.types import NullType
@@ -198,6 +199,16 @@ def load_reserved(session: Session, start: datetime, end: datetime, now: datetim
     """Reservations overlapping [start, end) (busy) and interviewer sessions
     within the load-limit margin around it. `exclude_owner` leaves out a loop
     being rescheduled; expired holds never count."""
+    return reserved_from_rows(reserved_rows(session, start, end, now, exclude_owner=exclude_owner, resources=resources), start, end)
+
+
+ReservedRow = tuple[str, Any, Any]  # resource, start and end as the driver returned them
+
+
+def reserved_rows(session: Session, start: datetime, end: datetime, now: datetime, *, exclude_owner: str | None = None,
+                  resources: Sequence[str] | None = None) -> list[ReservedRow]:
+    """The rows behind `load_reserved`, unconverted and in id order, so two
+    reads can be compared cheaply (`store/search_world.py`)."""
     r = models.ReservationRow
     # Raw driver values: the generic DateTime result processor costs more than
     # the search itself at a few thousand rows; `_instant` is the C parser.
@@ -206,13 +217,17 @@ def load_reserved(session: Session, start: datetime, end: datetime, now: datetim
         r.start_time < end + _LOAD_MARGIN,
         r.end_time > start - _LOAD_MARGIN,
         or_(r.expire_time.is_(None), r.expire_time > now),
-    )
+    ).order_by(r.id)
     if exclude_owner:
         query = query.where(r.owner != exclude_owner)
     if resources is not None:
         query = query.where(r.resource.in_(list(resources)))
+    return [tuple(row) for row in session.execute(query)]
+
+
+def reserved_from_rows(rows: Iterable[ReservedRow], start: datetime, end: datetime) -> Reserved:
     out = Reserved()
-    for resource, raw_start, raw_end in session.execute(query):
+    for resource, raw_start, raw_end in rows:
         s, e = _instant(raw_start), _instant(raw_end)
         kind, _, rest = resource.partition("/")
         overlaps = s < end and e > start

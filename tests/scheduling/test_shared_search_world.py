@@ -8,15 +8,21 @@ Two `Database` objects on one database stand for two replicas: writes through
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 
+import grpc
 import pytest
 
+from interviews.scheduling.v1 import scheduling_pb2 as pb
+from interviews.scheduling.v1 import scheduling_pb2_grpc
 from services.core.db import Database
-from services.scheduling import models
+from services.core.server import start_server
+from services.scheduling import app, models
 from services.scheduling.store import directory as dir_store
 from services.scheduling.store.search_world import SearchWorlds
 from services.scheduling.store.snapshot import DirectoryCache
+from tests.scheduling.conftest import MON, NLP, Scheduling, add_candidate, add_interviewer, add_room, add_template, find
 
 NOW = datetime(2026, 12, 7, 16, 0, tzinfo=UTC)
 SOON = NOW + timedelta(days=3)
@@ -161,3 +167,55 @@ def test_a_later_search_past_the_worlds_span_reads_again(db, other, ticks):
         world = worlds.get(s, later, NO_LEAD)
     assert world.end >= later + timedelta(days=90)
     assert [r.start for r in world.snapshot.room_busy[ROOM]] == [late]
+
+
+# ---------------------------------------------------------------- through the service
+
+
+@contextmanager
+def replica(settings, token, clock, constraints, staleness: str) -> Iterator[Scheduling]:
+    own = settings.with_overrides(SCHEDULING_SEARCH_STALENESS_SECONDS=staleness)
+    running = start_server(app.build(own, constraints=constraints, clock=clock), own, port=0, host="127.0.0.1")
+    channel = grpc.insecure_channel(f"127.0.0.1:{running.port}")
+    try:
+        yield Scheduling(scheduling_pb2_grpc.SchedulingServiceStub(channel), running, own, clock, constraints, token("recruiter"), token)
+    finally:
+        channel.close()
+        running.stop(0.5)
+
+
+def _clashes(plan: pb.LoopPlan, booked: pb.LoopPlan) -> bool:
+    for a in plan.sessions:
+        for b in booked.sessions:
+            overlap = a.time_range.start_time.seconds < b.time_range.end_time.seconds and b.time_range.start_time.seconds < a.time_range.end_time.seconds
+            if overlap and (set(a.interviewers) & set(b.interviewers) or (a.room and a.room == b.room)):
+                return True
+    return False
+
+
+def test_a_replica_never_offers_again_what_it_just_booked_however_long_its_world_lives(settings, token, clock, fake_constraints):
+    with replica(settings, token, clock, fake_constraints, "3600") as s:
+        add_interviewer(s, "ana", [NLP])
+        add_interviewer(s, "bo", [NLP])
+        add_room(s, "r1")
+        add_candidate(s, "cand")
+        add_candidate(s, "next")
+        add_template(s, "one", (60,))
+        first = find(s, "cand", "one", MON, MON + timedelta(days=1), onsite="los-gatos").plans[0]
+        s.call("BookLoop", pb.BookLoopRequest(plan=first, request_id="b1"))
+        again = find(s, "next", "one", MON, MON + timedelta(days=1), onsite="los-gatos")
+        assert again.plans and not any(_clashes(p, first) for p in again.plans)
+
+
+def test_a_replica_that_reads_afresh_sees_another_replicas_booking_at_once(settings, token, clock, fake_constraints):
+    with replica(settings, token, clock, fake_constraints, "3600") as a, replica(settings, token, clock, fake_constraints, "0") as b:
+        add_interviewer(a, "ana", [NLP])
+        add_interviewer(a, "bo", [NLP])
+        add_room(a, "r1")
+        add_candidate(a, "cand")
+        add_candidate(a, "next")
+        add_template(a, "one", (60,))
+        first = find(b, "cand", "one", MON, MON + timedelta(days=1), onsite="los-gatos").plans[0]
+        a.call("BookLoop", pb.BookLoopRequest(plan=first, request_id="b1"))
+        again = find(b, "next", "one", MON, MON + timedelta(days=1), onsite="los-gatos")
+        assert again.plans and not any(_clashes(p, first) for p in again.plans)

@@ -2,7 +2,8 @@
 overlap, with the database as the last line (shared/DESIGN.md).
 
 PostgreSQL: one `INSERT ... ON CONFLICT ON CONSTRAINT <exclusion> DO NOTHING
-RETURNING`; a plain INSERT under contention sometimes deadlocks, this does not.
+RETURNING` for all the rows of a booking; a plain INSERT under contention
+sometimes deadlocks, this does not.
 Fewer rows back than sent means a clash: the caller's transaction rolls back.
 SQLite: writers are serialised, so an overlap query inside the transaction
 sees every committed reservation; a trigger refuses overlaps regardless.
@@ -15,8 +16,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import and_, or_, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy import and_, or_, select, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -46,46 +46,67 @@ def conflict(resources: Sequence[str]) -> Aborted:
 def reserve(session: Session, owner: str, wanted: Sequence[Wanted], now: datetime, *, expire_time: datetime | None = None) -> None:
     """Adds every reservation or raises Aborted naming the clashing resources
     (the caller's transaction then rolls back: all or nothing)."""
+    if not wanted:
+        return
+    if session.get_bind().dialect.name == "postgresql":
+        _reserve_postgres(session, owner, wanted, now, expire_time)
+        return
     rows = [
         {"resource": w.resource, "owner": owner, "session_id": w.session_id, "start_time": w.start,
          "end_time": w.end, "active": True, "expire_time": expire_time}
         for w in wanted
     ]
-    if session.get_bind().dialect.name == "postgresql":
-        _reserve_postgres(session, rows, now)
-    else:
-        _reserve_sqlite(session, rows, now)
+    _reserve_sqlite(session, rows, now)
 
 
-_INSERT = (
-    pg_insert(R)
-    .on_conflict_do_nothing(constraint=models.RESERVATION_EXCLUSION)
-    .returning(R.resource, R.session_id)
+# One statement text whatever the number of rows: the rows travel as arrays
+# and `unnest` turns them back into rows. A fixed text is parsed once by the
+# driver and, after a few uses, runs as a server-side prepared statement; a
+# multi-row VALUES list is a new text for every row count and long enough
+# that the driver re-parses it on every booking. The exclusion constraint
+# decides exactly as for VALUES: a row that overlaps an active reservation
+# (committed, or in the same statement) is skipped and not returned.
+_INSERT = text(
+    "INSERT INTO reservations (resource, owner, session_id, start_time, end_time, active, expire_time) "
+    "SELECT t.resource, :owner, t.session_id, t.start_time, t.end_time, true, CAST(:expire_time AS timestamptz) "
+    "FROM unnest(CAST(:resources AS text[]), CAST(:session_ids AS text[]), CAST(:starts AS timestamptz[]), "
+    "CAST(:ends AS timestamptz[])) AS t(resource, session_id, start_time, end_time) "
+    f"ON CONFLICT ON CONSTRAINT {models.RESERVATION_EXCLUSION} DO NOTHING "
+    "RETURNING resource, session_id"
 )
 
 
-def _insert_postgres(session: Session, rows: list[dict]) -> list[dict]:
-    """Inserts what fits; returns the rows that clashed."""
-    # One cached statement run with a list of rows: SQLAlchemy sends it as a
-    # single multi-row INSERT ("insertmanyvalues") without recompiling it per
-    # row count, which `.values(rows)` would do on every booking.
-    inserted = Counter(tuple(row) for row in session.execute(_INSERT, rows).all())
+def _insert_postgres(session: Session, owner: str, wanted: Sequence[Wanted], expire_time: datetime | None) -> list[Wanted]:
+    """Inserts what fits in one round trip; returns the reservations that clashed."""
+    params = {
+        "owner": owner,
+        "expire_time": expire_time,
+        "resources": [w.resource for w in wanted],
+        "session_ids": [w.session_id for w in wanted],
+        "starts": [w.start for w in wanted],
+        "ends": [w.end for w in wanted],
+    }
+    inserted = Counter(tuple(row) for row in session.execute(_INSERT, params).all())
     missing = []
-    for row in rows:
-        key = (row["resource"], row["session_id"])
+    for w in wanted:
+        key = (w.resource, w.session_id)
         if inserted[key]:
             inserted[key] -= 1
         else:
-            missing.append(row)
+            missing.append(w)
     return missing
 
 
-def _reserve_postgres(session: Session, rows: list[dict], now: datetime) -> None:
-    missing = _insert_postgres(session, rows)
-    if missing and _release_lapsed(session, missing, now):
-        missing = _insert_postgres(session, missing)
+def _reserve_postgres(session: Session, owner: str, wanted: Sequence[Wanted], now: datetime, expire_time: datetime | None) -> None:
+    missing = _insert_postgres(session, owner, wanted, expire_time)
+    if missing and _release_lapsed(session, [_bounds(w) for w in missing], now):
+        missing = _insert_postgres(session, owner, missing, expire_time)
     if missing:
-        raise conflict([r["resource"] for r in missing])
+        raise conflict([w.resource for w in missing])
+
+
+def _bounds(w: Wanted) -> dict:
+    return {"resource": w.resource, "start_time": w.start, "end_time": w.end}
 
 
 def _overlapping(session: Session, rows: list[dict]) -> list[tuple[str, datetime | None]]:

@@ -10,17 +10,18 @@ PostgreSQL, and on SQLite the serialised write transaction plus a lease.
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import socket
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, TypeVar
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import grpc
-from sqlalchemy import BigInteger, Integer, LargeBinary, String, Text, or_, select
+from sqlalchemy import BigInteger, Integer, LargeBinary, String, Text, TextClause, insert, or_, select, text
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from services.core.backoff import backoff_delay
@@ -87,6 +88,40 @@ def enqueue(session: Session, model: type, topic: str, idempotency_key: str, pay
         return False
     session.add(model(topic=topic, idempotency_key=idempotency_key, payload=payload, next_attempt_time=utcnow()))
     return True
+
+
+def enqueue_new(session: Session, model: type, messages: Sequence[tuple[str, str, bytes]]) -> None:
+    """Adds messages whose keys cannot exist yet (made in this transaction
+    from new ids), `(topic, idempotency_key, payload)` each, in one INSERT
+    without looking them up first. A duplicate key still fails the
+    transaction (the key is unique)."""
+    if not messages:
+        return
+    now = utcnow()
+    if session.get_bind().dialect.name == "postgresql":
+        # One statement with the rows as arrays: a list sent with executemany
+        # costs a pipeline sync of its own, and a VALUES list a new text per count.
+        session.execute(_insert_new_postgres(model.__table__.name), {
+            "now": now,
+            "topics": [topic for topic, _, _ in messages],
+            "keys": [key for _, key, _ in messages],
+            "payloads": [payload for _, _, payload in messages],
+        })
+        return
+    session.execute(insert(model.__table__), [
+        {"topic": topic, "idempotency_key": key, "payload": payload, "create_time": now, "attempts": 0, "next_attempt_time": now}
+        for topic, key, payload in messages
+    ])
+
+
+@functools.cache
+def _insert_new_postgres(table: str) -> TextClause:
+    # The columns of OutboxMessageMixin that a new message sets; the others start NULL.
+    return text(
+        f"INSERT INTO {table} (topic, idempotency_key, payload, create_time, attempts, next_attempt_time) "
+        "SELECT m.topic, m.idempotency_key, m.payload, CAST(:now AS timestamptz), 0, CAST(:now AS timestamptz) "
+        "FROM unnest(CAST(:topics AS text[]), CAST(:keys AS text[]), CAST(:payloads AS bytea[])) AS m(topic, idempotency_key, payload)"
+    )
 
 
 @dataclass(frozen=True)

@@ -48,9 +48,7 @@ class Booking:
         reservations.reserve(session, f"loops/{loop_id}", wanted(plan, session_ids), now)
         record = loop_store.add_loop(session, loop_id, plan, session_ids, invites.video_link(self.policy.video_link_base, loop_id),
                                      candidate_row.time_zone, now)
-        context = self._context(candidate_row, directory)
-        for row in record.sessions:
-            invites.enqueue_request(session, record.loop, row, record.sessions, context, fresh=True)
+        invites.enqueue_new_loop(session, record.loop, record.sessions, self._context(candidate_row, directory))
         return record
 
     def _context(self, candidate_row: models.CandidateRow, directory: snap.Directory) -> invites.InviteContext:

@@ -20,8 +20,7 @@ from interviews.notifications.v1 import notifications_pb2 as npb
 from interviews.notifications.v1 import notifications_pb2_grpc
 from services.core import timeconv
 from services.core.clients import ServiceClients
-from services.core.db import utcnow
-from services.core.outbox import ClaimedMessage, call_or_refuse, enqueue
+from services.core.outbox import ClaimedMessage, call_or_refuse, enqueue, enqueue_new
 from services.scheduling import models
 from services.scheduling.store.snapshot import Directory
 
@@ -89,9 +88,23 @@ def _candidate(context: InviteContext) -> npb.Attendee:
     )
 
 
-def build_invite(loop: models.LoopRow, row: models.LoopSessionRow, sessions: Sequence[models.LoopSessionRow],
-                 context: InviteContext, attendees: Sequence[npb.Attendee]) -> npb.Invite:
+def _agenda(sessions: Sequence[models.LoopSessionRow], context: InviteContext) -> list[npb.AgendaItem]:
+    """The loop's agenda, the same in every invite of the loop."""
     people = context.directory.people
+    return [
+        npb.AgendaItem(
+            title=s.title,
+            time_range=_range(s),
+            interviewer_names=[people[i].display_name if i in people else i for i in s.interviewer_ids],
+            location=_where(s, context),
+        )
+        for s in sessions
+    ]
+
+
+def build_invite(loop: models.LoopRow, row: models.LoopSessionRow, sessions: Sequence[models.LoopSessionRow],
+                 context: InviteContext, attendees: Sequence[npb.Attendee],
+                 agenda: Sequence[npb.AgendaItem] | None = None) -> npb.Invite:
     return npb.Invite(
         uid=uid(row.id),
         sequence=row.sequence,
@@ -102,37 +115,36 @@ def build_invite(loop: models.LoopRow, row: models.LoopSessionRow, sessions: Seq
         attendees=list(attendees),
         location="" if row.remote else context.directory.office_addresses.get(loop.office_id or "", ""),
         video_link=loop.video_link,
-        agenda=[
-            npb.AgendaItem(
-                title=s.title,
-                time_range=_range(s),
-                interviewer_names=[people[i].display_name if i in people else i for i in s.interviewer_ids],
-                location=_where(s, context),
-            )
-            for s in sessions
-        ],
+        agenda=_agenda(sessions, context) if agenda is None else agenda,
         loop=f"loops/{loop.id}",
     )
 
 
-def _add(session: Session, topic: str, key: str, payload: bytes, *, fresh: bool) -> None:
-    if fresh:
-        # A new session's key cannot exist yet (its id was just made), so skip
-        # the look-up; the unique key still refuses a duplicate.
-        session.add(models.OutboxMessage(topic=topic, idempotency_key=key, payload=payload, next_attempt_time=utcnow()))
-    else:
-        enqueue(session, models.OutboxMessage, topic, key, payload)
+def _request(loop: models.LoopRow, row: models.LoopSessionRow, sessions: Sequence[models.LoopSessionRow],
+             context: InviteContext, agenda: Sequence[npb.AgendaItem] | None = None) -> npb.SendInviteRequest:
+    """METHOD:REQUEST to the candidate and the session's interviewers."""
+    attendees = [_candidate(context), *(_interviewer(i, row, context) for i in _known(row.interviewer_ids, context))]
+    return npb.SendInviteRequest(
+        idempotency_key=f"invite:{row.id}:{row.sequence}:request",
+        invite=build_invite(loop, row, sessions, context, attendees, agenda),
+    )
+
+
+def enqueue_new_loop(session: Session, loop: models.LoopRow, sessions: Sequence[models.LoopSessionRow],
+                     context: InviteContext) -> None:
+    """A REQUEST per session of a loop just booked, in one INSERT. The keys
+    cannot exist yet (the session ids were just made), so nothing is looked
+    up; the unique key would still refuse a duplicate."""
+    agenda = _agenda(sessions, context)
+    messages = [_request(loop, row, sessions, context, agenda) for row in sessions]
+    enqueue_new(session, models.OutboxMessage, [(SEND_TOPIC, m.idempotency_key, m.SerializeToString()) for m in messages])
 
 
 def enqueue_request(session: Session, loop: models.LoopRow, row: models.LoopSessionRow,
-                    sessions: Sequence[models.LoopSessionRow], context: InviteContext, *, fresh: bool = False) -> None:
+                    sessions: Sequence[models.LoopSessionRow], context: InviteContext) -> None:
     """METHOD:REQUEST to the candidate and the session's interviewers."""
-    attendees = [_candidate(context), *(_interviewer(i, row, context) for i in _known(row.interviewer_ids, context))]
-    message = npb.SendInviteRequest(
-        idempotency_key=f"invite:{row.id}:{row.sequence}:request",
-        invite=build_invite(loop, row, sessions, context, attendees),
-    )
-    _add(session, SEND_TOPIC, message.idempotency_key, message.SerializeToString(), fresh=fresh)
+    message = _request(loop, row, sessions, context)
+    enqueue(session, models.OutboxMessage, SEND_TOPIC, message.idempotency_key, message.SerializeToString())
 
 
 def enqueue_cancel(session: Session, loop: models.LoopRow, row: models.LoopSessionRow,

@@ -9,6 +9,7 @@ response.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 from collections.abc import Callable
@@ -16,7 +17,7 @@ from datetime import datetime
 from typing import TypeVar
 
 from google.protobuf.message import Message
-from sqlalchemy import LargeBinary, String
+from sqlalchemy import Insert, LargeBinary, String, Table, insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
@@ -44,6 +45,11 @@ def fingerprint(request: Message, request_id_field: str = "request_id") -> str:
     return hashlib.sha256(copy.SerializeToString(deterministic=True)).hexdigest()
 
 
+@functools.cache
+def _insert(table: Table) -> Insert:
+    return insert(table)
+
+
 def run_idempotent(
     db: Database,
     record_model: type,
@@ -61,23 +67,10 @@ def run_idempotent(
         raise InvalidArgument(request_id_field, "must be 1-128 printable ASCII characters (a UUID is best)")
     digest = fingerprint(request, request_id_field)
 
-    def work(session: Session) -> M:
-        existing = session.get(record_model, (method, request_id))
-        if existing is not None:
-            if existing.fingerprint != digest:
-                raise InvalidArgument(request_id_field, "already used for a different request")
-            return response_type.FromString(existing.response)
-        response = produce(session)
-        session.add(
-            record_model(
-                method=method,
-                request_id=request_id,
-                fingerprint=digest,
-                response=response.SerializeToString(deterministic=True),
-            )
-        )
-        session.flush()
-        return response
+    # The record is written straight to its table (one INSERT): it never
+    # changes once written, and the ORM's unit of work costs more than the
+    # statement itself.
+    insert_record = _insert(record_model.__table__)
 
     def stored(session: Session) -> M | None:
         existing = session.get(record_model, (method, request_id))
@@ -86,6 +79,16 @@ def run_idempotent(
         if existing.fingerprint != digest:
             raise InvalidArgument(request_id_field, "already used for a different request")
         return response_type.FromString(existing.response)
+
+    def work(session: Session) -> M:
+        existing = stored(session)
+        if existing is not None:
+            return existing
+        response = produce(session)
+        session.flush()  # whatever `produce` left pending goes first, as it did before the record
+        session.execute(insert_record, {"method": method, "request_id": request_id, "fingerprint": digest,
+                                        "response": response.SerializeToString(deterministic=True), "create_time": utcnow()})
+        return response
 
     try:
         return db.run(work)

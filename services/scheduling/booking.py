@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from services.core.errors import FailedPrecondition, InvalidArgument
@@ -34,10 +35,34 @@ class Booking:
         template = snap.template(dir_store.get_template(session, plan.template_id))
         return candidate_row, snap.candidate(candidate_row), template, with_gap(plan, template, constraints)
 
+    def prepare_locked(self, session: Session, plan: dm.Plan,
+                       constraints: dm.Constraints) -> tuple[models.CandidateRow, dm.Candidate, dm.LoopTemplate, dm.Plan]:
+        """`prepare` plus `lock_interviewers`, in one statement when all is
+        there: the candidate and template rows, joined to the plan's
+        interviewer rows, which PostgreSQL locks (`FOR UPDATE OF`) in id
+        order exactly as `lock_interviewers` does. When nothing comes back
+        (a missing candidate, template or every interviewer) the two steps
+        run one by one, so their errors are the same as ever."""
+        interviewer_ids = sorted({i for s in plan.sessions for i in s.interviewer_ids})
+        c, t, i = models.CandidateRow, models.LoopTemplateRow, models.InterviewerRow
+        if session.get_bind().dialect.name == "postgresql":
+            query = (select(c, t).select_from(i).join(c, c.id == plan.candidate_id).join(t, t.id == plan.template_id)
+                     .where(i.id.in_(interviewer_ids)).order_by(i.id).with_for_update(of=i))
+        else:  # SQLite: one writer at a time, nothing to lock
+            query = select(c, t).select_from(c).join(t, t.id == plan.template_id).where(c.id == plan.candidate_id)
+        # All rows are read (and so locked) by the one statement; any carries the candidate and template.
+        found = session.execute(query).all() if interviewer_ids else []
+        if not found:
+            prepared = self.prepare(session, plan, constraints)
+            lock_interviewers(session, interviewer_ids)
+            return prepared
+        candidate_row, template_row = found[0]
+        template = snap.template(template_row)
+        return candidate_row, snap.candidate(candidate_row), template, with_gap(plan, template, constraints)
+
     def book(self, session: Session, plan: dm.Plan, constraints: dm.Constraints, now: datetime) -> LoopRecord:
         """Books every reservation, the loop and its invites, or nothing."""
-        candidate_row, candidate, template, plan = self.prepare(session, plan, constraints)
-        lock_interviewers(session, [i for s in plan.sessions for i in s.interviewer_ids])
+        candidate_row, candidate, template, plan = self.prepare_locked(session, plan, constraints)
         directory = check_plan(session, self.cache, plan, candidate, template, constraints, self.policy, now)
         return self._create_loop(session, plan, candidate_row, directory, now)
 
@@ -65,8 +90,7 @@ class Booking:
 
     def hold(self, session: Session, plan: dm.Plan, constraints: dm.Constraints, ttl: timedelta, now: datetime) -> tuple[models.HoldRow, str]:
         """Reserves the plan's resources until `now + ttl` without booking it."""
-        candidate_row, candidate, template, plan = self.prepare(session, plan, constraints)
-        lock_interviewers(session, [i for s in plan.sessions for i in s.interviewer_ids])
+        candidate_row, candidate, template, plan = self.prepare_locked(session, plan, constraints)
         check_plan(session, self.cache, plan, candidate, template, constraints, self.policy, now)
         hold_id = new_id()
         expire = now + ttl
@@ -92,9 +116,8 @@ class Booking:
         changed meanwhile); the hold's own reservations do not block it."""
         hold = self._active_hold(session, hold_id, now)
         plan = plan_from_json(hold.plan)
-        candidate_row, candidate, template, plan = self.prepare(session, plan, constraints)
+        candidate_row, candidate, template, plan = self.prepare_locked(session, plan, constraints)
         reservations.release(session, f"holds/{hold.id}")
-        lock_interviewers(session, [i for s in plan.sessions for i in s.interviewer_ids])
         directory = check_plan(session, self.cache, plan, candidate, template, constraints, self.policy, now)
         record = self._create_loop(session, plan, candidate_row, directory, now)
         hold.state = models.HoldState.CONFIRMED

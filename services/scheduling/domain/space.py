@@ -158,7 +158,6 @@ class SearchSpace:
         )
 
         self._zone_calendars: dict[str, ZoneCalendar] = {}
-        self._hours_masks: dict[tuple, int] = {}
         self._hours_by_person: dict[str, int] = {}
         self._start_bytes: dict[int, dict[str, bytes]] = {}
         self._free: dict[tuple[str, bool], int] = {}
@@ -347,14 +346,16 @@ class SearchSpace:
         mask = self._hours_by_person.get(iv.id)
         if mask is not None:
             return mask
-        key = (iv.time_zone, iv.working_hours)
-        mask = self._hours_masks.get(key)
+        # On the snapshot, per grid: searches over the same window (the usual case when a
+        # snapshot is shared) reuse it.
+        key = ("hours on grid", iv.time_zone, iv.working_hours, self.grid.base, self.grid.size)
+        memo = self.directory.memo
+        mask = memo.get(key)
         if mask is None:
             days = local_dates_covering(
                 iv.time_zone, self.grid.base, self.grid.minute(self.grid.size) + 1
             )
-            mask = self.grid.mask_inside(expand_weekly(iv.time_zone, iv.working_hours, days))
-            self._hours_masks[key] = mask
+            mask = memo[key] = self.grid.mask_inside(expand_weekly(iv.time_zone, iv.working_hours, days))
         self._hours_by_person[iv.id] = mask
         return mask
 

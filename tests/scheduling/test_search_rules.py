@@ -501,6 +501,19 @@ def test_a_replaced_snapshot_does_not_reuse_the_old_busy_time():
     assert first_start(plans_for(request(), world)) == "2026-12-07 09:00"
 
 
+def test_a_long_lived_snapshot_keeps_bitsets_for_a_few_grids_only():
+    # Windows starting at "now + notice" give a new grid every minute; a snapshot shared by
+    # every search of a replica must not keep each one's bitsets forever.
+    world = directory([interviewer("i1")], [room()])
+    base = request()
+    for minutes in range(0, 40 * 15, 15):
+        moved = replace(base, window=replace(base.window, start=base.window.start + timedelta(minutes=minutes)))
+        plans_for(moved, world)
+    assert 0 < len(world.memo["grids"]) <= 16
+    # And what is kept still answers as a fresh snapshot does.
+    assert plans_for(base, world) == plans_for(base, replace(world))
+
+
 def test_office_without_rooms_is_explained_once():
     result = plans_for(request(), directory([interviewer("i1")], rooms=[]))
     assert [(r.code, r.message, r.date) for r in result.no_plan_reasons] == [

@@ -6,13 +6,14 @@ session can use) availability bitsets on the slot grid of `grid.py`. Every stage
 candidate's free time is kept so that `diagnose.py` can say which rule emptied a day.
 
 What does not depend on the request (pools, load counts, each interviewer's free time over
-the windows searched so far) goes into the snapshot's `memo`,
-so that many searches over one snapshot pay for it once.
+the windows searched so far, and per slot grid the working hours and possible starts) goes
+into the snapshot's `memo`, so that many searches over one snapshot pay for it once.
 """
 
 from __future__ import annotations
 
 from bisect import bisect_right
+from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import date, timedelta
 
@@ -53,6 +54,8 @@ from services.scheduling.domain.timeutil import (
 )
 
 WEEK_MINUTES = 7 * 1440
+# Slot grids whose bitsets a snapshot keeps (`_grid_memo`).
+_GRIDS_KEPT = 16
 
 
 @dataclass(frozen=True)
@@ -157,6 +160,7 @@ class SearchSpace:
             self._session_spec(i, s) for i, s in enumerate(request.template.sessions)
         )
 
+        self._per_grid = _grid_memo(directory, self.grid)
         self._zone_calendars: dict[str, ZoneCalendar] = {}
         self._hours_by_person: dict[str, int] = {}
         self._start_bytes: dict[int, dict[str, bytes]] = {}
@@ -346,16 +350,15 @@ class SearchSpace:
         mask = self._hours_by_person.get(iv.id)
         if mask is not None:
             return mask
-        # On the snapshot, per grid: searches over the same window (the usual case when a
-        # snapshot is shared) reuse it.
-        key = ("hours on grid", iv.time_zone, iv.working_hours, self.grid.base, self.grid.size)
-        memo = self.directory.memo
-        mask = memo.get(key)
+        key = ("hours", iv.time_zone, iv.working_hours)
+        mask = self._per_grid.get(key)
         if mask is None:
             days = local_dates_covering(
                 iv.time_zone, self.grid.base, self.grid.minute(self.grid.size) + 1
             )
-            mask = memo[key] = self.grid.mask_inside(expand_weekly(iv.time_zone, iv.working_hours, days))
+            mask = self._per_grid[key] = self.grid.mask_inside(
+                expand_weekly(iv.time_zone, iv.working_hours, days)
+            )
         self._hours_by_person[iv.id] = mask
         return mask
 
@@ -388,7 +391,12 @@ class SearchSpace:
         key = (interviewer_id, slots)
         mask = self._starts.get(key)
         if mask is None:
-            mask = run_starts(self.interviewer_free(interviewer_id), slots)
+            shared_key = ("starts", interviewer_id, slots)
+            mask = self._per_grid.get(shared_key)
+            if mask is None:
+                mask = self._per_grid[shared_key] = run_starts(
+                    self.interviewer_free(interviewer_id), slots
+                )
             self._starts[key] = mask
         return mask
 
@@ -407,19 +415,23 @@ class SearchSpace:
         return table
 
     def start_tables(self, slots: int) -> dict[str, bytes]:
-        """The `starts_lookup` tables made so far for one session length, by interviewer."""
+        """The `starts_lookup` tables made so far for one session length, by interviewer
+        (on the snapshot, per grid, like the masks they are made from)."""
         tables = self._start_bytes.get(slots)
         if tables is None:
-            tables = self._start_bytes[slots] = {}
+            tables = self._start_bytes[slots] = self._per_grid.setdefault(("start bytes", slots), {})
         return tables
 
     def room_starts(self, room_id: str, slots: int) -> int:
         key = (room_id, slots)
         mask = self._room_starts.get(key)
         if mask is None:
-            busy = self.directory.room_busy.get(room_id, ())
-            free = self.grid.full & ~busy_mask(self.grid, busy)
-            mask = run_starts(free, slots)
+            shared_key = ("room starts", room_id, slots)
+            mask = self._per_grid.get(shared_key)
+            if mask is None:
+                busy = self.directory.room_busy.get(room_id, ())
+                free = self.grid.full & ~busy_mask(self.grid, busy)
+                mask = self._per_grid[shared_key] = run_starts(free, slots)
             self._room_starts[key] = mask
         return mask
 
@@ -540,6 +552,26 @@ class SearchSpace:
 
     def candidate_day_index(self, minute: int) -> int:
         return bisect_right(self.candidate_day_starts, minute) - 1
+
+
+def _grid_memo(directory: DirectorySnapshot, grid: SlotGrid) -> dict:
+    """The snapshot's memo of what depends on a request only through its slot grid
+    (working hours, and each interviewer's and room's possible starts, as bitsets on that grid).
+
+    Searches over the same window share a grid, so a shared snapshot builds these once
+    per window. Only the `_GRIDS_KEPT` most recent grids are kept: grids that start at
+    "now + notice" move every minute and must not pile up on a long-lived snapshot.
+    """
+    grids = directory.memo.get("grids")
+    if grids is None:
+        grids = directory.memo.setdefault("grids", OrderedDict())
+    key = (grid.base, grid.size)
+    found = grids.get(key)
+    if found is None:
+        found = grids[key] = {}
+        while len(grids) > _GRIDS_KEPT:
+            grids.popitem(last=False)
+    return found
 
 
 def _check_request(request: SearchRequest, directory: DirectorySnapshot) -> None:

@@ -10,6 +10,7 @@ assignment known at that moment, which is always a valid one.
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -18,12 +19,18 @@ from services.scheduling.cohort import options as option_gen
 from services.scheduling.cohort.greedy import greedy
 from services.scheduling.cohort.model import CohortResult, Load, Progress, Source
 from services.scheduling.cohort.solver import WORKERS, solve
+from services.scheduling.cohort.staffing import layouts_of
+from services.scheduling.cohort.validate import validate_assignment
 from services.scheduling.domain.model import DirectorySnapshot, Plan, SearchRequest
+
+log = logging.getLogger(__name__)
 
 OPTION_SHARE = 0.5
 GREEDY_END, OPTIONS_END = 0.15, 0.35
 # Below this, starting CP-SAT is pointless: the greedy result is returned as is.
 MIN_SOLVE_SECONDS = 0.5
+# Solver status when its assignment failed the independent validator (a bug if ever seen).
+REJECTED = "REJECTED_BY_VALIDATOR"
 COLLIDES = "every plan found for this candidate collides with loops placed for others"
 
 
@@ -126,8 +133,8 @@ def run_cohort(
     if stop.is_set() or left < MIN_SOLVE_SECONDS or option_count == 0:
         return finish(base.plans, reasons, possible=possible, option_count=option_count)
 
-    # The seed (greedy's plan) is option 0 of each entry that greedy placed.
-    hint = [0 if plan is not None else None for plan in base.plans]
+    pools, layouts = layouts_of(entries, directory, found.options)
+    left = time_limit - (time.monotonic() - started)
     solve_started = time.monotonic()
     best_loops = [greedy_loops]
     ticking = threading.Event()
@@ -144,9 +151,9 @@ def run_cohort(
     ticker.start()
     try:
         outcome = solve(
-            found.options,
+            layouts,
             directory,
-            hint=hint,
+            hint=base.plans,
             time_limit=left,
             stop=stop,
             on_solution=improved,
@@ -161,14 +168,22 @@ def run_cohort(
     first = None if outcome.seconds_to_first is None else offset + outcome.seconds_to_first
     best = None if outcome.seconds_to_best is None else offset + outcome.seconds_to_best
     solved = tuple(
-        None if k is None else found.options[e][k] for e, k in enumerate(outcome.choice)
+        None
+        if c is None
+        else pools.staffed(entries[e], layouts[e][c.layout], c.teams, c.rooms)
+        for e, c in enumerate(outcome.choice)
     )
     better = outcome.loops > greedy_loops or (
         outcome.loops == greedy_loops and peak_load(solved) <= peak_load(base.plans)
     )
+    status = outcome.status
+    if better and validate_assignment(entries, directory, solved):
+        # The model and the validator disagree: a bug, never a plan to hand out.
+        log.error("cohort solution rejected by the validator; returning greedy's")
+        better, status = False, REJECTED
     if not better:
         return finish(
-            base.plans, reasons, status=outcome.status, bound=outcome.upper_bound,
+            base.plans, reasons, status=status, bound=outcome.upper_bound,
             possible=possible, option_count=option_count, first=first, best=best,
         )
     final_reasons = [

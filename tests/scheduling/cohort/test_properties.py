@@ -8,7 +8,8 @@ from datetime import timedelta
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from services.scheduling.cohort.engine import run_cohort
+from services.scheduling.cohort.bound import upper_bound
+from services.scheduling.cohort.engine import REJECTED, run_cohort
 from services.scheduling.cohort.greedy import greedy
 from services.scheduling.cohort.validate import validate_assignment
 from services.scheduling.domain.model import (
@@ -86,10 +87,14 @@ def test_cohort_is_valid_and_never_worse_than_greedy(world):
     assert validate_assignment(entries, directory, base.plans) == []
     result = run_cohort(entries, directory, time_limit=3.0)
     assert validate_assignment(entries, directory, result.plans) == []
+    # The engine re-checks the solver's assignment and falls back to greedy's when the
+    # validator rejects it; that must never be needed.
+    assert result.solver_status != REJECTED
     assert result.greedy_loops == sum(p is not None for p in base.plans)
     assert result.loops >= result.greedy_loops
     if result.upper_bound is not None:
         assert result.loops <= result.upper_bound <= len(entries)
+    assert result.loops <= upper_bound(entries, directory).loops <= len(entries)
     for plan, reason in zip(result.plans, result.reasons, strict=True):
         assert (plan is None) == bool(reason)
     for plan, request in zip(result.plans, entries, strict=True):

@@ -28,6 +28,13 @@ NLP = common_pb2.ML_AREA_NLP
 CALL_TIMEOUT = 30
 
 
+def reminder_time(now: datetime | None = None) -> str:
+    """An interview time ahead of now, as a service would name one in a reminder
+    (notifications refuses times in the past: a fixed date here broke once it passed)."""
+    day = next_monday(now).astimezone(ZoneInfo("Asia/Kolkata")).date()
+    return datetime(day.year, day.month, day.day, 9, tzinfo=ZoneInfo("Asia/Kolkata")).isoformat()
+
+
 def next_monday(now: datetime | None = None, *, weeks_ahead: int = 1) -> datetime:
     """00:00 Los Angeles time of a Monday at least a week away, so searches
     and bookings made with the real clock lie in the future."""
@@ -212,6 +219,6 @@ def build_world(c: Clients, *, prefix: str = "w") -> World:
     delivery = _call(c.notifications.SendMessage, npb.SendMessageRequest(
         idempotency_key=f"{prefix}-m0", template=npb.MESSAGE_TEMPLATE_INTERVIEW_REMINDER,
         recipient=npb.Recipient(email="someone@example.com", display_name="Someone", time_zone="Asia/Kolkata"),
-        parameters={"interview_time": "2026-12-03T09:00:00+05:30"}), metadata("service", "services/scheduling"))
+        parameters={"interview_time": reminder_time()}), metadata("service", "services/scheduling"))
     world.deliveries.append(delivery.name)
     return world

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import grpc
-from sqlalchemy import BigInteger, Integer, LargeBinary, String, Text, TextClause, insert, or_, select, text
+from sqlalchemy import BigInteger, Integer, LargeBinary, String, Text, TextClause, insert, or_, select, text, update
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from services.core.backoff import backoff_delay
@@ -215,6 +215,15 @@ class OutboxRelay(PeriodicWorker):
             self._finish(message, error=None, permanent=False)
 
     def _finish(self, message: ClaimedMessage, *, error: str | None, permanent: bool) -> None:
+        if error is None:
+            # Delivered (the common case): one UPDATE, no read first.
+            model = self.model
+            self.db.run(lambda session: session.execute(
+                update(model).where(model.id == message.id)
+                .values(lease_owner=None, lease_expire_time=None, delivered_time=utcnow(), last_error=None)
+                .execution_options(synchronize_session=False)))
+            return
+
         def work(session: Session) -> None:
             row = session.get(self.model, message.id)
             if row is None:
@@ -222,10 +231,6 @@ class OutboxRelay(PeriodicWorker):
             now = utcnow()
             row.lease_owner = None
             row.lease_expire_time = None
-            if error is None:
-                row.delivered_time = now
-                row.last_error = None
-                return
             row.attempts = row.attempts + 1
             row.last_error = error[:2000]
             if permanent or row.attempts >= self.max_attempts:

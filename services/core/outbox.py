@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import grpc
-from sqlalchemy import BigInteger, Integer, LargeBinary, String, Text, TextClause, insert, or_, select, text, update
+from sqlalchemy import BigInteger, Integer, LargeBinary, String, Text, Table, TextClause, Update, bindparam, insert, or_, select, text, update
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from services.core.backoff import backoff_delay
@@ -124,6 +124,13 @@ def _insert_new_postgres(table: str) -> TextClause:
     )
 
 
+@functools.cache
+def _delivered(table: Table) -> Update:
+    """Marks one claimed message delivered (a plain table UPDATE, built once)."""
+    return (update(table).where(table.c.id == bindparam("message_id"))
+            .values(lease_owner=None, lease_expire_time=None, delivered_time=bindparam("now"), last_error=None))
+
+
 @dataclass(frozen=True)
 class ClaimedMessage:
     id: int
@@ -174,27 +181,29 @@ class OutboxRelay(PeriodicWorker):
         return len(claimed)
 
     def _claim(self) -> list[ClaimedMessage]:
-        model = self.model
+        # Straight to the table: a read of the due rows (locked, skipping rows
+        # another relay holds, on PostgreSQL) and one UPDATE leasing them all.
+        table = self.model.__table__
 
         def work(session: Session) -> list[ClaimedMessage]:
             now = utcnow()
             query = (
-                select(model)
+                select(table.c.id, table.c.topic, table.c.idempotency_key, table.c.payload, table.c.attempts)
                 .where(
-                    model.delivered_time.is_(None),
-                    model.failed_time.is_(None),
-                    model.next_attempt_time <= now,
-                    or_(model.lease_expire_time.is_(None), model.lease_expire_time < now),
+                    table.c.delivered_time.is_(None),
+                    table.c.failed_time.is_(None),
+                    table.c.next_attempt_time <= now,
+                    or_(table.c.lease_expire_time.is_(None), table.c.lease_expire_time < now),
                 )
-                .order_by(model.id)
+                .order_by(table.c.id)
                 .limit(self.batch_size)
             )
             if self.db.is_postgres:
                 query = query.with_for_update(skip_locked=True)
-            rows = session.scalars(query).all()
-            for row in rows:
-                row.lease_owner = self.owner
-                row.lease_expire_time = now + self.lease
+            rows = session.execute(query).all()
+            if rows:
+                session.execute(update(table).where(table.c.id.in_([r.id for r in rows]))
+                                .values(lease_owner=self.owner, lease_expire_time=now + self.lease))
             return [ClaimedMessage(r.id, r.topic, r.idempotency_key, r.payload, r.attempts) for r in rows]
 
         return self.db.run(work)
@@ -217,11 +226,7 @@ class OutboxRelay(PeriodicWorker):
     def _finish(self, message: ClaimedMessage, *, error: str | None, permanent: bool) -> None:
         if error is None:
             # Delivered (the common case): one UPDATE, no read first.
-            model = self.model
-            self.db.run(lambda session: session.execute(
-                update(model).where(model.id == message.id)
-                .values(lease_owner=None, lease_expire_time=None, delivered_time=utcnow(), last_error=None)
-                .execution_options(synchronize_session=False)))
+            self.db.run(lambda session: session.execute(_delivered(self.model.__table__), {"message_id": message.id, "now": utcnow()}))
             return
 
         def work(session: Session) -> None:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from services.core.errors import FailedPrecondition, InvalidArgument
@@ -21,6 +21,21 @@ from services.scheduling.store import directory as dir_store
 from services.scheduling.store import loops as loop_store
 from services.scheduling.store import reservations
 from services.scheduling.store import snapshot as snap
+
+
+# Built once (building a statement costs about as much as running it here).
+_C, _T, _I = models.CandidateRow, models.LoopTemplateRow, models.InterviewerRow
+# The candidate and template rows, once per interviewer row of the plan, which
+# are locked in id order as `lock_interviewers` locks them.
+_PREPARE_LOCKED = (
+    select(_C, _T).select_from(_I).join(_C, _C.id == bindparam("candidate_id")).join(_T, _T.id == bindparam("template_id"))
+    .where(_I.id.in_(bindparam("interviewer_ids", expanding=True))).order_by(_I.id).with_for_update(of=_I)
+)
+# SQLite: one writer at a time, nothing to lock.
+_PREPARE = (
+    select(_C, _T).select_from(_C).join(_T, _T.id == bindparam("template_id"))
+    .where(_C.id == bindparam("candidate_id"))
+)
 
 
 class Booking:
@@ -44,14 +59,13 @@ class Booking:
         (a missing candidate, template or every interviewer) the two steps
         run one by one, so their errors are the same as ever."""
         interviewer_ids = sorted({i for s in plan.sessions for i in s.interviewer_ids})
-        c, t, i = models.CandidateRow, models.LoopTemplateRow, models.InterviewerRow
+        params = {"candidate_id": plan.candidate_id, "template_id": plan.template_id}
         if session.get_bind().dialect.name == "postgresql":
-            query = (select(c, t).select_from(i).join(c, c.id == plan.candidate_id).join(t, t.id == plan.template_id)
-                     .where(i.id.in_(interviewer_ids)).order_by(i.id).with_for_update(of=i))
-        else:  # SQLite: one writer at a time, nothing to lock
-            query = select(c, t).select_from(c).join(t, t.id == plan.template_id).where(c.id == plan.candidate_id)
+            query, params["interviewer_ids"] = _PREPARE_LOCKED, interviewer_ids
+        else:
+            query = _PREPARE
         # All rows are read (and so locked) by the one statement; any carries the candidate and template.
-        found = session.execute(query).all() if interviewer_ids else []
+        found = session.execute(query, params).all() if interviewer_ids else []
         if not found:
             prepared = self.prepare(session, plan, constraints)
             lock_interviewers(session, interviewer_ids)

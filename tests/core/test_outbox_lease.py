@@ -8,10 +8,11 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import select, text, update
+from sqlalchemy import select, update
 from sqlalchemy.orm import DeclarativeBase
 
 from services.core.db import Database
+from tests.core.conftest import scratch_database
 from services.core.outbox import OutboxMessageMixin, OutboxRelay, enqueue, enqueue_new
 
 
@@ -25,13 +26,8 @@ class Outbox(OutboxMessageMixin, Base):
 
 @pytest.fixture
 def db(database_urls):
-    database = Database(database_urls["scheduling"], "core_lease_test")
-    if database.is_postgres:
-        with database.engine.begin() as conn:
-            conn.execute(text("CREATE SCHEMA IF NOT EXISTS core_lease_test"))
-    Base.metadata.create_all(database.engine)
-    yield database
-    database.dispose()
+    with scratch_database(database_urls["scheduling"], "core_lease_test", Base.metadata) as database:
+        yield database
 
 
 def _rows(db: Database) -> dict[str, Outbox]:

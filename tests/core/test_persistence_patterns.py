@@ -8,14 +8,15 @@ from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import String, select, text
+from sqlalchemy import String, select
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 
 from interviews.notifications.v1 import notifications_pb2
-from services.core.db import Database, UtcDateTime
+from services.core.db import UtcDateTime
 from services.core.errors import InvalidArgument
 from services.core.idempotency import IdempotencyRecordMixin, run_idempotent
 from services.core.outbox import OutboxMessageMixin, OutboxRelay, PermanentDeliveryError, enqueue
+from tests.core.conftest import scratch_database
 
 
 class Base(DeclarativeBase):
@@ -38,13 +39,8 @@ class IdempotencyRecord(IdempotencyRecordMixin, Base):
 
 @pytest.fixture
 def db(database_urls):
-    database = Database(database_urls["scheduling"], "core_test")
-    if database.is_postgres:
-        with database.engine.begin() as conn:
-            conn.execute(text("CREATE SCHEMA IF NOT EXISTS core_test"))
-    Base.metadata.create_all(database.engine)
-    yield database
-    database.dispose()
+    with scratch_database(database_urls["scheduling"], "core_test", Base.metadata) as database:
+        yield database
 
 
 def test_utc_datetime_round_trip(db):

@@ -193,14 +193,18 @@ def _clashes(plan: pb.LoopPlan, booked: pb.LoopPlan) -> bool:
     return False
 
 
+def _two_interviewers_one_room(s: Scheduling) -> None:
+    add_interviewer(s, "ana", [NLP])
+    add_interviewer(s, "bo", [NLP])
+    add_room(s, "r1")
+    add_candidate(s, "cand")
+    add_candidate(s, "next")
+    add_template(s, "one", (60,))
+
+
 def test_a_replica_never_offers_again_what_it_just_booked_however_long_its_world_lives(settings, token, clock, fake_constraints):
     with replica(settings, token, clock, fake_constraints, "3600") as s:
-        add_interviewer(s, "ana", [NLP])
-        add_interviewer(s, "bo", [NLP])
-        add_room(s, "r1")
-        add_candidate(s, "cand")
-        add_candidate(s, "next")
-        add_template(s, "one", (60,))
+        _two_interviewers_one_room(s)
         first = find(s, "cand", "one", MON, MON + timedelta(days=1), onsite="los-gatos").plans[0]
         s.call("BookLoop", pb.BookLoopRequest(plan=first, request_id="b1"))
         again = find(s, "next", "one", MON, MON + timedelta(days=1), onsite="los-gatos")
@@ -209,12 +213,7 @@ def test_a_replica_never_offers_again_what_it_just_booked_however_long_its_world
 
 def test_a_replica_that_reads_afresh_sees_another_replicas_booking_at_once(settings, token, clock, fake_constraints):
     with replica(settings, token, clock, fake_constraints, "3600") as a, replica(settings, token, clock, fake_constraints, "0") as b:
-        add_interviewer(a, "ana", [NLP])
-        add_interviewer(a, "bo", [NLP])
-        add_room(a, "r1")
-        add_candidate(a, "cand")
-        add_candidate(a, "next")
-        add_template(a, "one", (60,))
+        _two_interviewers_one_room(a)
         first = find(b, "cand", "one", MON, MON + timedelta(days=1), onsite="los-gatos").plans[0]
         a.call("BookLoop", pb.BookLoopRequest(plan=first, request_id="b1"))
         again = find(b, "next", "one", MON, MON + timedelta(days=1), onsite="los-gatos")

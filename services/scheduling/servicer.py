@@ -18,7 +18,7 @@ from interviews.scheduling.v1 import scheduling_pb2_grpc
 from services.core import names, pagination, timeconv
 from services.core.auth import current_principal
 from services.core.db import Database
-from services.core.errors import Aborted, InvalidArgument
+from services.core.errors import Aborted, DomainError, InvalidArgument
 from services.core.idempotency import fingerprint, run_idempotent
 from services.scheduling import access, ics_import
 from services.scheduling import convert_directory as cd
@@ -80,6 +80,19 @@ class SchedulingServicer(CohortHandlers, scheduling_pb2_grpc.SchedulingServiceSe
             if stored is None:
                 raise
             return stored
+
+    def _write_constraints(self, method: str, request: Message, candidate_id: str) -> tuple[Any, dm.Constraints]:
+        """(None, constraints) for a write that books; (its first result, None)
+        for a retry while the constraints cannot be had: a retry must get the
+        first result even while accommodations is down. (A retry that does get
+        them is answered from its record inside the write transaction.)"""
+        try:
+            return None, self._constraints(candidate_id)[1]
+        except DomainError:
+            stored = self._stored(method, request, pb.Loop)
+            if stored is None:
+                raise
+            return stored, None
 
     def _stored(self, method: str, request: Message, response_type: type) -> Any:
         request_id = getattr(request, "request_id", "")
@@ -358,11 +371,9 @@ class SchedulingServicer(CohortHandlers, scheduling_pb2_grpc.SchedulingServiceSe
     def BookLoop(self, request, context):
         _grant("BookLoop")
         plan = cp.plan_from_proto(request.plan, "plan")
-        # A retry is answered from the record before anything else is asked:
-        # it must get the first result even while accommodations is down.
-        if (stored := self._stored("BookLoop", request, pb.Loop)) is not None:
+        stored, constraints = self._write_constraints("BookLoop", request, plan.candidate_id)
+        if stored is not None:
             return stored
-        _, constraints = self._constraints(plan.candidate_id)
         now = self.clock()
         return self._write_invites("BookLoop", request, lambda s: cp.loop_proto(self.booking.book(s, plan, constraints, now)))
 
@@ -392,9 +403,9 @@ class SchedulingServicer(CohortHandlers, scheduling_pb2_grpc.SchedulingServiceSe
         _grant("RescheduleLoop")
         loop_id = _id("loops/{loop}", request.name, "name")
         plan = cp.plan_from_proto(request.plan, "plan")
-        if (stored := self._stored("RescheduleLoop", request, pb.Loop)) is not None:
+        stored, constraints = self._write_constraints("RescheduleLoop", request, plan.candidate_id)
+        if stored is not None:
             return stored
-        _, constraints = self._constraints(plan.candidate_id)
         now = self.clock()
         return self._write_invites("RescheduleLoop", request, lambda s: cp.loop_proto(
             self.changes.reschedule(s, loop_id, plan, request.etag, constraints, now)))
@@ -475,9 +486,9 @@ class SchedulingServicer(CohortHandlers, scheduling_pb2_grpc.SchedulingServiceSe
         grant = _grant("ConfirmHold")
         hold_id = _id("holds/{hold}", request.name, "name")
         candidate_id = self._hold_owner(grant, hold_id)
-        if (stored := self._stored("ConfirmHold", request, pb.Loop)) is not None:
+        stored, constraints = self._write_constraints("ConfirmHold", request, candidate_id)
+        if stored is not None:
             return stored
-        _, constraints = self._constraints(candidate_id)
         now = self.clock()
         return self._write_invites("ConfirmHold", request, lambda s: cp.loop_proto(
             self.booking.confirm_hold(s, hold_id, constraints, now)))

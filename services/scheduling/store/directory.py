@@ -23,8 +23,13 @@ def bump_directory_version(session: Session) -> None:
     session.execute(update(models.DirectoryState).where(models.DirectoryState.id == 1).values(version=models.DirectoryState.version + 1))
 
 
+# Read on every search and booking: built once (building a SELECT costs about
+# as much as running this one).
+_VERSION = select(models.DirectoryState.version).where(models.DirectoryState.id == 1)
+
+
 def directory_version(session: Session) -> int:
-    return session.scalar(select(models.DirectoryState.version).where(models.DirectoryState.id == 1)) or 0
+    return session.scalar(_VERSION) or 0
 
 
 def _etag() -> str:

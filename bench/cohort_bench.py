@@ -4,7 +4,8 @@ Worlds come from `bench.directory_gen` (seed 7, two weeks, the standard 5-sessio
 comfortable one (200 interviewers, 20 rooms) and a tight one (50 interviewers, 5 rooms), each
 with 50 and 200 candidates; 70 % of entries onsite (either office), the rest remote, all in the
 same two-week window and in arrival order. Printed per instance: loops that are possible at all
-(entries with at least one plan on their own), loops by greedy and by the cohort, CP-SAT's
+(entries with at least one plan on their own), loops by greedy and by the cohort (and how many
+of those the residual fill / LNS after CP-SAT added, "+fill"), CP-SAT's
 bound (over the options it was given), the relaxation bound of `cohort.bound` (over every valid
 assignment, computed apart, not timed), seconds to the first and best CP-SAT solution, and the
 interviewer load spread (max / mean cohort sessions over interviewers with any). Every cohort
@@ -71,7 +72,7 @@ def main() -> None:
     print(f"limits: {'full (issue targets)' if full else 'a third (COHORT_BENCH_FULL=1 for full)'}")
     header = (
         f"{'world':<12}{'cands':>6}{'limit':>7}{'possible':>9}{'greedy':>7}{'cohort':>7}"
-        f"{'gain':>7}{'bound':>7}{'relax':>7}{'first s':>8}{'best s':>8}{'total s':>8}"
+        f"{'gain':>7}{'+fill':>6}{'bound':>7}{'relax':>7}{'first s':>8}{'best s':>8}{'total s':>8}"
         f"{'options':>8}  {'spread greedy':<16}{'spread cohort':<16}valid"
     )
     print(header)
@@ -92,7 +93,7 @@ def main() -> None:
             bound = "-" if result.upper_bound is None else str(result.upper_bound)
             print(
                 f"{name:<12}{candidates:>6}{limit * scale:>7.0f}{result.loops_possible:>9}"
-                f"{result.greedy_loops:>7}{result.loops:>7}{gain:>7}{bound:>7}"
+                f"{result.greedy_loops:>7}{result.loops:>7}{gain:>7}{result.improved_loops:>6}{bound:>7}"
                 f"{str(relaxed.loops) + ('' if relaxed.optimal else '?'):>7}"
                 f"{seconds(result.seconds_to_first):>8}{seconds(result.seconds_to_best):>8}"
                 f"{wall:>8.1f}{result.options:>8}  {spread(result.baseline):<16}"

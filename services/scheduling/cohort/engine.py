@@ -1,11 +1,13 @@
-"""One cohort run, end to end: greedy baseline, options, CP-SAT, within a time limit.
+"""One cohort run, end to end: greedy baseline, options, CP-SAT, improvement, in a time limit.
 
-Stages and their share of the progress bar: greedy (0-15 %), options (15-35 %), solving
-(35-100 %, by elapsed time, since CP-SAT cannot say how far it is). The greedy baseline always
-runs to completion unless cancelled, because it is what the result may never fall below; option
-generation may use at most `OPTION_SHARE` of the time limit (entries it did not reach keep their
-greedy plan as their only option), and CP-SAT gets what is left. Cancelling returns the best
-assignment known at that moment, which is always a valid one.
+Stages and their share of the progress bar: greedy (0-15 %), options (15-35 %), solving and
+improving (35-100 %, by elapsed time, since CP-SAT cannot say how far it is). The greedy
+baseline always runs to completion unless cancelled, because it is what the result may never
+fall below; option generation may use at most `OPTION_SHARE` of the time limit (entries it did
+not reach keep their greedy plan as their only option); CP-SAT gets what is left but
+`IMPROVE_SHARE` of it, which goes to the residual fill and LNS of `improve` (plus whatever
+CP-SAT hands back early). Cancelling returns the best assignment known at that moment, which is
+always a valid one.
 """
 
 from __future__ import annotations
@@ -14,18 +16,22 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 
 from services.scheduling.cohort import options as option_gen
 from services.scheduling.cohort.greedy import greedy
+from services.scheduling.cohort.improve import improve
 from services.scheduling.cohort.model import CohortResult, Load, Progress, Source
-from services.scheduling.cohort.solver import WORKERS, solve
-from services.scheduling.cohort.staffing import layouts_of
+from services.scheduling.cohort.solver import WORKERS, SolveOutcome, solve
+from services.scheduling.cohort.staffing import Pools, layouts_of
 from services.scheduling.cohort.validate import validate_assignment
 from services.scheduling.domain.model import DirectorySnapshot, Plan, SearchRequest
 
 log = logging.getLogger(__name__)
 
 OPTION_SHARE = 0.5
+# Of the time left after the options: for the residual fill and LNS after CP-SAT.
+IMPROVE_SHARE = 0.2
 GREEDY_END, OPTIONS_END = 0.15, 0.35
 # Below this, starting CP-SAT is pointless: the greedy result is returned as is.
 MIN_SOLVE_SECONDS = 0.5
@@ -144,13 +150,25 @@ def run_cohort(
     pools, layouts = layouts_of(entries, directory, found.options)
     left = time_limit - (time.monotonic() - started)
     solve_started = time.monotonic()
+    # The improvement phase ends here; the rest is for checking the final plans.
+    deadline = started + time_limit - _finishing(time_limit)
     best_loops = [greedy_loops]
+    stage = ["solving"]
     ticking = threading.Event()
+    reporting = threading.Lock()  # the ticker and the stage change report; fractions only grow
+
+    def report() -> None:
+        with reporting:
+            share = min(1.0, (time.monotonic() - solve_started) / left)
+            progress(Progress(OPTIONS_END + (1 - OPTIONS_END) * share * 0.99, stage[0], best_loops[0]))
+
+    def improving() -> None:
+        stage[0] = "improving"
+        report()
 
     def tick() -> None:
         while not ticking.wait(0.5):
-            share = min(1.0, (time.monotonic() - solve_started) / left)
-            progress(Progress(OPTIONS_END + (1 - OPTIONS_END) * share * 0.99, "solving", best_loops[0]))
+            report()
 
     def improved(loops: int) -> None:
         best_loops[0] = max(best_loops[0], loops)
@@ -162,19 +180,55 @@ def run_cohort(
             layouts,
             directory,
             hint=base.plans,
-            time_limit=left - _finishing(time_limit),
+            time_limit=(1 - IMPROVE_SHARE) * left - _finishing(time_limit),
             stop=stop,
             on_solution=improved,
             workers=workers,
             seed=seed,
         )
+        result = _conclude(
+            entries, directory, base.plans, outcome, pools, layouts, found.options,
+            deadline=deadline, stop=stop, seed=seed, improved=improved, starting=improving,
+        )
     finally:
         ticking.set()
         ticker.join()
-
+    plans, source, status, added = result
     offset = solve_started - started
     first = None if outcome.seconds_to_first is None else offset + outcome.seconds_to_first
     best = None if outcome.seconds_to_best is None else offset + outcome.seconds_to_best
+    if source is Source.GREEDY:
+        final_reasons = list(reasons)
+    else:
+        final_reasons = [
+            "" if plan is not None else (reasons[e] if not found.options[e] else COLLIDES)
+            for e, plan in enumerate(plans)
+        ]
+    result = finish(
+        plans, final_reasons, source=source, status=status, bound=outcome.upper_bound,
+        possible=possible, option_count=option_count, first=first, best=best,
+    )
+    return replace(result, improved_loops=added)
+
+
+def _conclude(
+    entries: Sequence[SearchRequest],
+    directory: DirectorySnapshot,
+    greedy_plans: tuple[Plan | None, ...],
+    outcome: SolveOutcome,
+    pools: Pools,
+    layouts,
+    options: Sequence[Sequence[Plan]],
+    *,
+    deadline: float,
+    stop: threading.Event,
+    seed: int,
+    improved: Callable[[int], None],
+    starting: Callable[[], None],
+) -> tuple[tuple[Plan | None, ...], Source, str, int]:
+    """CP-SAT's assignment if it is better than greedy's (and valid), then improved until
+    `deadline`: (plans, source, solver status, loops the improvement added)."""
+    greedy_loops = sum(p is not None for p in greedy_plans)
     solved = tuple(
         None
         if c is None
@@ -182,24 +236,25 @@ def run_cohort(
         for e, c in enumerate(outcome.choice)
     )
     better = outcome.loops > greedy_loops or (
-        outcome.loops == greedy_loops and peak_load(solved) <= peak_load(base.plans)
+        outcome.loops == greedy_loops and peak_load(solved) <= peak_load(greedy_plans)
     )
     status = outcome.status
     if better and validate_assignment(entries, directory, solved):
         # The model and the validator disagree: a bug, never a plan to hand out.
         log.error("cohort solution rejected by the validator; returning greedy's")
         better, status = False, REJECTED
-    if not better:
-        return finish(
-            base.plans, reasons, status=status, bound=outcome.upper_bound,
-            possible=possible, option_count=option_count, first=first, best=best,
-        )
-    final_reasons = [
-        "" if plan is not None else (reasons[e] if not found.options[e] else COLLIDES)
-        for e, plan in enumerate(solved)
-    ]
-    return finish(
-        solved, final_reasons, source=Source.CP_SAT, status=outcome.status,
-        bound=outcome.upper_bound, possible=possible, option_count=option_count,
-        first=first, best=best,
+    plans, source = (solved, Source.CP_SAT) if better else (greedy_plans, Source.GREEDY)
+    if stop.is_set() or time.monotonic() >= deadline:
+        return plans, source, status, 0
+    starting()
+    found = improve(
+        entries, directory, plans, options, deadline=deadline, should_stop=stop.is_set,
+        clock=time.monotonic, seed=seed, on_loops=improved,
     )
+    if found.plans == plans:
+        return plans, source, status, 0
+    if validate_assignment(entries, directory, found.plans):
+        log.error("improved cohort assignment rejected by the validator; not used")
+        return plans, source, status, 0
+    added = sum(p is not None for p in found.plans) - sum(p is not None for p in plans)
+    return found.plans, Source.IMPROVED, status, added

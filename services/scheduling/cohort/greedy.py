@@ -65,7 +65,7 @@ def greedy(
         if should_stop():
             cancelled = True
             break
-        plan, reason = _place(request, current, ledger)
+        plan, reason = place(request, current, ledger)
         plans.append(plan)
         reasons.append(reason)
         if plan is not None:
@@ -80,9 +80,15 @@ def greedy(
     return GreedyOutcome(tuple(plans), tuple(reasons), cancelled)
 
 
-def _place(
+def place(
     request: SearchRequest, current: DirectorySnapshot, ledger: Ledger
 ) -> tuple[Plan | None, str]:
+    """The search's best plan for `request` on `current` that still fits `ledger`.
+
+    `current` is the directory with the ledger's plans booked (`with_plans`), so the plan
+    obeys every single-loop rule against the world plus those plans; the ledger re-checks the
+    gap tails the search does not keep clear. Also used by the residual fill (`improve`).
+    """
     try:
         result = find_plans(replace(request, max_plans=GREEDY_PLANS), current)
     except InvalidArgument as error:

@@ -14,6 +14,8 @@ class Source(enum.Enum):
 
     GREEDY = "greedy"
     CP_SAT = "cp-sat"
+    # CP-SAT's (or greedy's) assignment with loops added or load flattened by `improve`.
+    IMPROVED = "improved"
 
 
 @dataclass(frozen=True)
@@ -29,7 +31,7 @@ class Progress:
     """Reported while a run works; `fraction` only grows, from 0 to 1."""
 
     fraction: float
-    stage: str  # "greedy", "options", "solving", "balancing", "done"
+    stage: str  # "greedy", "options", "solving", "balancing", "improving", "done"
     loops: int  # loops in the best assignment known so far
 
 
@@ -57,6 +59,8 @@ class CohortResult:
     loads: Mapping[str, Load] = field(default_factory=dict)
     # The greedy assignment itself, for comparisons (benchmark, load spread).
     baseline: tuple[Plan | None, ...] = ()
+    # Loops the improvement phase added after CP-SAT (residual fill + LNS).
+    improved_loops: int = 0
 
     @property
     def loops(self) -> int:

@@ -1,8 +1,10 @@
 """Property tests: on random small worlds the cohort result is always valid (checked by the
-independent validator against the same snapshot) and never places fewer loops than greedy."""
+independent validator against the same snapshot) and never places fewer loops than greedy; the
+improvement phase (residual fill and LNS) alone, from greedy's assignment, likewise."""
 
 from __future__ import annotations
 
+import time
 from datetime import timedelta
 
 from hypothesis import HealthCheck, given, settings
@@ -11,6 +13,8 @@ from hypothesis import strategies as st
 from services.scheduling.cohort.bound import upper_bound
 from services.scheduling.cohort.engine import REJECTED, run_cohort
 from services.scheduling.cohort.greedy import greedy
+from services.scheduling.cohort.improve import improve
+from services.scheduling.cohort.options import generate
 from services.scheduling.cohort.validate import validate_assignment
 from services.scheduling.domain.model import (
     AreaRule,
@@ -92,6 +96,8 @@ def test_cohort_is_valid_and_never_worse_than_greedy(world):
     assert result.solver_status != REJECTED
     assert result.greedy_loops == sum(p is not None for p in base.plans)
     assert result.loops >= result.greedy_loops
+    # What the improvement phase added came on top of CP-SAT's (or greedy's) result.
+    assert 0 <= result.improved_loops <= result.loops - result.greedy_loops
     if result.upper_bound is not None:
         assert result.loops <= result.upper_bound <= len(entries)
     assert result.loops <= upper_bound(entries, directory).loops <= len(entries)
@@ -109,5 +115,12 @@ def test_cohort_is_valid_and_never_worse_than_greedy(world):
                 counted[i] = counted.get(i, 0) + 1
     assert {i: load.sessions for i, load in result.loads.items()} == counted
 
-
-
+    # The improvement phase on its own, from greedy's assignment: valid, never fewer loops.
+    found = generate(entries, directory, base.plans)
+    out = improve(
+        entries, directory, base.plans, found.options, deadline=time.monotonic() + 1.0,
+        should_stop=lambda: False, clock=time.monotonic, seed=len(entries),
+    )
+    assert validate_assignment(entries, directory, out.plans) == []
+    assert sum(p is not None for p in out.plans) == result.greedy_loops + out.filled + out.moved
+    assert out.filled >= 0 and out.moved >= 0

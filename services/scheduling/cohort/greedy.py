@@ -33,11 +33,18 @@ class GreedyOutcome:
     cancelled: bool
 
 
+# Days that could never hold an interview (a weekend the office is closed, a day the candidate
+# is away) say little about why a cohort entry found no plan; the reasons why a usable day
+# failed (nobody qualified free, no suitable room) say what to change.
+_UNUSABLE_DAY = frozenset({"OFFICE_CLOSED", "OUTSIDE_AVAILABILITY", "OUTSIDE_ALLOWED_WINDOWS"})
+
+
 def describe(reasons: Sequence[NoPlanReason], limit: int = 3) -> str:
-    """No-plan reasons in one line, most useful first (those without a date apply everywhere)."""
+    """No-plan reasons in one line, most useful first: those without a date (they apply
+    everywhere), then why usable days failed, earliest first, then the unusable days."""
     if not reasons:
         return "no plan in the window"
-    ordered = sorted(reasons, key=lambda r: (r.date is not None, r.date or 0))
+    ordered = sorted(reasons, key=lambda r: (r.date is not None, r.code in _UNUSABLE_DAY, r.date or 0))
     seen: list[str] = []
     for reason in ordered:
         text = reason.message or reason.code

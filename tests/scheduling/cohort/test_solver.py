@@ -5,14 +5,14 @@ from __future__ import annotations
 
 import threading
 import time
-from datetime import timedelta
+from datetime import date, timedelta
 from zoneinfo import ZoneInfo
 
 from services.scheduling.cohort.engine import run_cohort
-from services.scheduling.cohort.greedy import greedy
+from services.scheduling.cohort.greedy import describe, greedy
 from services.scheduling.cohort.model import Source
 from services.scheduling.cohort.validate import validate_assignment
-from services.scheduling.domain.model import Constraints, MlArea, TimeRange
+from services.scheduling.domain.model import Constraints, MlArea, NoPlanReason, TimeRange
 from tests.scheduling.cohort import factories as f
 
 
@@ -192,3 +192,19 @@ def test_options_cover_every_day_of_the_window_not_only_the_first_morning():
     local_starts = {p.sessions[0].start.astimezone(zone).strftime("%H:%M") for p in found.options[0]}
     assert {"09:00", "12:30"} <= local_starts  # mornings, and later starts of the same days
     assert found.complete and found.reasons == ("",)
+
+
+def test_reasons_say_why_usable_days_failed_before_listing_closed_days():
+    sunday, monday, tuesday = date(2026, 12, 6), date(2026, 12, 7), date(2026, 12, 8)
+    reasons = [
+        NoPlanReason("OFFICE_CLOSED", "office los-gatos is closed on 2026-12-06 (weekend)", sunday),
+        NoPlanReason("NO_QUALIFIED_INTERVIEWER", "no NLP interviewer free on 2026-12-08", tuesday),
+        NoPlanReason("OUTSIDE_AVAILABILITY", "the candidate is not available on 2026-12-07", monday),
+        NoPlanReason("NO_ACCESSIBLE_ROOM", "no wheelchair-accessible room free on 2026-12-07", monday),
+    ]
+    assert describe(reasons, limit=2) == (
+        "no wheelchair-accessible room free on 2026-12-07; no NLP interviewer free on 2026-12-08 (and 2 more)"
+    )
+    assert describe([NoPlanReason("WINDOW_EMPTY", "the window is past the horizon"), *reasons], limit=1).startswith(
+        "the window is past the horizon"
+    )

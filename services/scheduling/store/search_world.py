@@ -27,6 +27,7 @@ What it costs, and why that is safe:
 
 from __future__ import annotations
 
+import itertools
 import threading
 import time
 from collections.abc import Callable
@@ -88,12 +89,15 @@ class SearchWorlds:
         self._horizon = horizon
         self._clock = clock
         self._world: _World | None = None
-        self._generation = 0  # raised by every local write
+        # Raised by every local write; `next` on a count is atomic, `+= 1` from
+        # several committing threads is not.
+        self._generations = itertools.count(1)
+        self._generation = 0
         self._lock = threading.Lock()
 
     def invalidate(self) -> None:
         """Forget the world: something was written through this replica."""
-        self._generation += 1
+        self._generation = next(self._generations)
 
     def get(self, session: Session, now: datetime, lead: timedelta) -> SharedWorld:
         """The shared world, reloaded inside `session` when it is older than

@@ -8,7 +8,7 @@ from datetime import date
 import grpc
 import pytest
 
-from interviews.notifications.v1 import notifications_pb2, notifications_pb2_grpc
+from interviews.notifications.v1 import notifications_pb2_grpc
 from services.accommodations import notices, relay, store
 from services.accommodations.settings import AccommodationsSettings
 from services.core.clients import ServiceClients

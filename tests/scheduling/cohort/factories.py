@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import threading
+import time
 from datetime import UTC, date, datetime, timedelta
 
+from services.scheduling.cohort.engine import run_cohort
 from services.scheduling.domain.model import (
     AreaRule,
     Candidate,
@@ -142,3 +145,22 @@ def bench_world(interviewers: int, rooms: int, candidates: int):
         for n, c in enumerate(world.candidates)
     ]
     return entries, world.directory
+
+
+def cancel_at(stage: str, time_limit: float):
+    """Runs a cohort over a tight bench world and cancels it as soon as `stage` reports
+    progress; (result, entries, directory, monotonic time the cancel was asked or None,
+    stages seen)."""
+    entries, directory = bench_world(30, 3, 40)
+    stop = threading.Event()
+    asked: list[float] = []
+    seen: list[str] = []
+
+    def progress(p):
+        seen.append(p.stage)
+        if p.stage == stage and not stop.is_set():
+            asked.append(time.monotonic())
+            stop.set()
+
+    result = run_cohort(entries, directory, time_limit=time_limit, stop=stop, progress=progress)
+    return result, entries, directory, (asked[0] if asked else None), seen

@@ -3,7 +3,6 @@ only ever keeps more loops (or a flatter load), and both stop on cancellation an
 
 from __future__ import annotations
 
-import threading
 import time
 from zoneinfo import ZoneInfo
 
@@ -109,20 +108,9 @@ def test_stopped_or_past_deadline_returns_the_assignment_as_given():
 
 
 def test_cancel_while_improving_returns_promptly_with_a_valid_best_so_far():
-    entries, directory = f.bench_world(30, 3, 40)
-    stop = threading.Event()
-    asked: list[float] = []
-    stages: list[str] = []
-
-    def progress(p):
-        stages.append(p.stage)
-        if p.stage == "improving" and not stop.is_set():
-            asked.append(time.monotonic())
-            stop.set()
-
-    result = run_cohort(entries, directory, time_limit=10, stop=stop, progress=progress)
-    assert asked, "the improvement phase never reported progress"
-    assert time.monotonic() - asked[0] < 5
+    result, entries, directory, asked, stages = f.cancel_at("improving", time_limit=10)
+    assert asked is not None, "the improvement phase never reported progress"
+    assert time.monotonic() - asked < 5
     assert result.cancelled and stages[-1] == "done"
     assert validate_assignment(entries, directory, result.plans) == []
     assert result.loops >= result.greedy_loops

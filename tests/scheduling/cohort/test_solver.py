@@ -136,20 +136,9 @@ def test_time_limit_is_respected():
 
 def test_cancel_while_solving_returns_promptly_with_a_valid_best_so_far():
     # A tight world where balancing load cannot be proven optimal in seconds.
-    entries, directory = f.bench_world(30, 3, 40)
-    stop = threading.Event()
-    seen: list[str] = []
-    asked: list[float] = []
-
-    def progress(p):
-        seen.append(p.stage)
-        if p.stage == "solving" and not stop.is_set():
-            asked.append(time.monotonic())
-            stop.set()
-
-    result = run_cohort(entries, directory, time_limit=120, stop=stop, progress=progress)
-    assert asked, "the solver finished before it could be cancelled"
-    assert time.monotonic() - asked[0] < 5
+    result, entries, directory, asked, seen = f.cancel_at("solving", time_limit=120)
+    assert asked is not None, "the solver finished before it could be cancelled"
+    assert time.monotonic() - asked < 5
     assert result.cancelled and seen[-1] == "done"
     assert validate_assignment(entries, directory, result.plans) == []
     assert result.loops >= result.greedy_loops

@@ -8,6 +8,8 @@ import time
 from datetime import date, timedelta
 from zoneinfo import ZoneInfo
 
+import pytest
+
 from services.scheduling.cohort.engine import run_cohort
 from services.scheduling.cohort.greedy import describe, greedy
 from services.scheduling.cohort.model import Source
@@ -134,10 +136,15 @@ def test_time_limit_is_respected():
     assert result.seconds_total <= elapsed
 
 
-def test_cancel_while_solving_returns_promptly_with_a_valid_best_so_far():
+@pytest.mark.parametrize("stage, limit", [
     # A tight world where balancing load cannot be proven optimal in seconds.
-    result, entries, directory, asked, seen = f.cancel_at("solving", time_limit=120)
-    assert asked is not None, "the solver finished before it could be cancelled"
+    ("solving", 120),
+    # The improvement phase after CP-SAT (improve.py).
+    ("improving", 10),
+])
+def test_cancel_while_searching_returns_promptly_with_a_valid_best_so_far(stage, limit):
+    result, entries, directory, asked, seen = f.cancel_at(stage, time_limit=limit)
+    assert asked is not None, f"the run never reported {stage!r} before it ended"
     assert time.monotonic() - asked < 5
     assert result.cancelled and seen[-1] == "done"
     assert validate_assignment(entries, directory, result.plans) == []

@@ -190,14 +190,14 @@ def run_cohort(
             workers=workers,
             seed=seed,
         )
-        result = _conclude(
+        concluded = _conclude(
             entries, directory, base.plans, outcome, pools, layouts, found.options,
             deadline=deadline, stop=stop, seed=seed, improved=improved, starting=improving,
         )
     finally:
         ticking.set()
         ticker.join()
-    plans, source, status, added = result
+    plans, source, status, added = concluded
     offset = solve_started - started
     first = None if outcome.seconds_to_first is None else offset + outcome.seconds_to_first
     best = None if outcome.seconds_to_best is None else offset + outcome.seconds_to_best
